@@ -1,0 +1,288 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Encoder runs one batch of token sequences and returns one vector per
+// sequence. llama.Context implements it; tests use fakes.
+type Encoder interface {
+	Encode(seqs [][]int32) ([][]float32, error)
+}
+
+// BatcherConfig bounds what one Encode call may carry.
+type BatcherConfig struct {
+	// TokenBudget is the target number of tokens per Encode. Encoder
+	// attention runs over the whole flattened batch, so cost per token grows
+	// with the batch: the best value is found by benchmark (see README).
+	TokenBudget int
+	// MaxTokens is the hard capacity of an encoder; a single sequence longer
+	// than TokenBudget (up to MaxTokens) is encoded on its own.
+	MaxTokens int
+	// MaxSequences caps sequences per Encode (llama.cpp's n_seq_max).
+	MaxSequences int
+	// MaxQueuedSequences bounds the queue; beyond it Submit fails with
+	// ErrOverloaded instead of letting latency grow without limit.
+	MaxQueuedSequences int
+}
+
+// BatchStats tells a request how its sequences were served.
+type BatchStats struct {
+	Wait    time.Duration // from Submit to its first sequence being encoded
+	Compute time.Duration // summed encode time of the batches it took part in
+	Batches int
+}
+
+// Batcher merges the sequences of concurrent requests for one model into
+// encode calls. One goroutine per encoder pulls from a shared queue, so a
+// model with several contexts encodes several batches at once.
+//
+// Fairness: when several requests wait, each batch first gives every waiting
+// request an equal share of the token budget (in arrival order), then fills
+// what is left first come, first served. A 1000-document request therefore
+// cannot hold back a one-sentence request behind it for more than one batch,
+// yet a lone request still gets whole batches.
+type Batcher struct {
+	cfg    BatcherConfig
+	mu     sync.Mutex
+	wake   *sync.Cond
+	queue  []*job // arrival order; a job leaves when all its sequences are scheduled
+	queued int    // sequences not yet scheduled
+	closed bool
+	wg     sync.WaitGroup
+}
+
+type job struct {
+	ctx       context.Context
+	seqs      [][]int32
+	next      int // first sequence not yet scheduled
+	results   [][]float32
+	remaining int // sequences scheduled or not whose result is missing
+	err       error
+	done      chan struct{}
+	submitted time.Time
+	stats     BatchStats
+}
+
+// piece is one sequence of one job inside a batch.
+type piece struct {
+	job *job
+	idx int
+}
+
+// NewBatcher starts one worker per encoder.
+func NewBatcher(encoders []Encoder, cfg BatcherConfig) *Batcher {
+	b := &Batcher{cfg: cfg}
+	b.wake = sync.NewCond(&b.mu)
+	for _, enc := range encoders {
+		b.wg.Add(1)
+		go b.work(enc)
+	}
+	return b
+}
+
+// ErrClosed is returned for work submitted to, or pending in, a closed batcher.
+var ErrClosed = errors.New("model was unloaded")
+
+// Submit queues seqs and waits for their vectors, returned in order. If ctx
+// ends first, Submit returns ctx.Err() and the unscheduled sequences are
+// dropped from the queue.
+func (b *Batcher) Submit(ctx context.Context, seqs [][]int32) ([][]float32, BatchStats, error) {
+	if len(seqs) == 0 {
+		return nil, BatchStats{}, nil
+	}
+	for i, s := range seqs {
+		if len(s) == 0 || len(s) > b.cfg.MaxTokens {
+			return nil, BatchStats{}, fmt.Errorf("%w: sequence %d has %d tokens; 1..%d allowed", ErrInvalidInput, i, len(s), b.cfg.MaxTokens)
+		}
+	}
+	j := &job{ctx: ctx, seqs: seqs, results: make([][]float32, len(seqs)), remaining: len(seqs), done: make(chan struct{}), submitted: time.Now()}
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil, BatchStats{}, ErrClosed
+	}
+	if b.cfg.MaxQueuedSequences > 0 && b.queued > 0 && b.queued+len(seqs) > b.cfg.MaxQueuedSequences {
+		b.mu.Unlock()
+		return nil, BatchStats{}, fmt.Errorf("%w: %d sequences already queued for this model", ErrOverloaded, b.queued)
+	}
+	b.queue = append(b.queue, j)
+	b.queued += len(seqs)
+	b.wake.Signal()
+	b.mu.Unlock()
+
+	select {
+	case <-j.done:
+	case <-ctx.Done():
+		// The worker drops the job when it next looks at the queue; results
+		// of a batch already running are discarded.
+		b.mu.Lock()
+		b.wake.Signal()
+		b.mu.Unlock()
+		return nil, BatchStats{}, ctx.Err()
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return j.results, j.stats, j.err
+}
+
+func (b *Batcher) work(enc Encoder) {
+	defer b.wg.Done()
+	for {
+		b.mu.Lock()
+		batch := b.nextBatch()
+		for len(batch) == 0 && !b.closed {
+			b.wake.Wait()
+			batch = b.nextBatch()
+		}
+		if len(batch) == 0 {
+			b.mu.Unlock()
+			return
+		}
+		if len(b.queue) > 0 {
+			b.wake.Signal() // another idle worker can start the next batch now
+		}
+		now := time.Now()
+		seqs := make([][]int32, len(batch))
+		for i, p := range batch {
+			seqs[i] = p.job.seqs[p.idx]
+			if p.job.stats.Batches == 0 && p.job.stats.Wait == 0 {
+				p.job.stats.Wait = now.Sub(p.job.submitted)
+			}
+		}
+		b.mu.Unlock()
+
+		vecs, err := enc.Encode(seqs)
+		if err == nil && len(vecs) != len(seqs) {
+			err = fmt.Errorf("encoder returned %d vectors for %d sequences", len(vecs), len(seqs))
+		}
+		elapsed := time.Since(now)
+		b.mu.Lock()
+		b.deliver(batch, vecs, err, elapsed)
+		b.mu.Unlock()
+	}
+}
+
+// nextBatch picks the sequences of the next encode call. Called with b.mu held.
+func (b *Batcher) nextBatch() []piece {
+	b.dropCancelled()
+	if len(b.queue) == 0 {
+		return nil
+	}
+	var batch []piece
+	tokens := 0
+	fits := func(n int) bool {
+		if len(batch) >= b.cfg.MaxSequences {
+			return false
+		}
+		if len(batch) == 0 {
+			return n <= b.cfg.MaxTokens
+		}
+		return tokens+n <= b.cfg.TokenBudget
+	}
+	take := func(j *job, quota int) {
+		used := 0
+		for j.next < len(j.seqs) {
+			n := len(j.seqs[j.next])
+			if (quota > 0 && used > 0 && used+n > quota) || !fits(n) {
+				return
+			}
+			batch = append(batch, piece{j, j.next})
+			j.next++
+			tokens += n
+			used += n
+		}
+	}
+	if len(b.queue) > 1 {
+		share := b.cfg.TokenBudget / len(b.queue)
+		for _, j := range b.queue {
+			take(j, share)
+		}
+	}
+	for _, j := range b.queue {
+		take(j, 0)
+	}
+	b.queued -= len(batch)
+	kept := b.queue[:0]
+	for _, j := range b.queue {
+		if j.next < len(j.seqs) {
+			kept = append(kept, j)
+		}
+	}
+	clear(b.queue[len(kept):])
+	b.queue = kept
+	return batch
+}
+
+// dropCancelled removes jobs whose client has gone. Called with b.mu held.
+func (b *Batcher) dropCancelled() {
+	kept := b.queue[:0]
+	for _, j := range b.queue {
+		if err := j.ctx.Err(); err != nil {
+			b.queued -= len(j.seqs) - j.next
+			j.next = len(j.seqs)
+			b.fail(j, err)
+			continue
+		}
+		kept = append(kept, j)
+	}
+	clear(b.queue[len(kept):])
+	b.queue = kept
+}
+
+// deliver hands a finished batch's vectors to their jobs. Called with b.mu held.
+func (b *Batcher) deliver(batch []piece, vecs [][]float32, err error, elapsed time.Duration) {
+	seen := map[*job]bool{}
+	for i, p := range batch {
+		j := p.job
+		if !seen[j] {
+			seen[j] = true
+			j.stats.Batches++
+			j.stats.Compute += elapsed
+		}
+		if j.err != nil {
+			continue
+		}
+		if err != nil {
+			b.fail(j, err)
+			continue
+		}
+		j.results[p.idx] = vecs[i]
+		j.remaining--
+		if j.remaining == 0 {
+			close(j.done)
+		}
+	}
+}
+
+// fail ends a job with err unless it has already ended. Called with b.mu held.
+func (b *Batcher) fail(j *job, err error) {
+	if j.err != nil || j.remaining == 0 {
+		return
+	}
+	j.err = err
+	j.results = nil
+	close(j.done)
+	if j.next < len(j.seqs) {
+		b.queued -= len(j.seqs) - j.next
+		j.next = len(j.seqs) // nothing more of it is scheduled
+	}
+}
+
+// Close stops the workers after the batches in progress and fails queued work.
+func (b *Batcher) Close() {
+	b.mu.Lock()
+	b.closed = true
+	for _, j := range b.queue {
+		b.fail(j, ErrClosed)
+	}
+	b.queue = nil
+	b.queued = 0
+	b.wake.Broadcast()
+	b.mu.Unlock()
+	b.wg.Wait()
+}

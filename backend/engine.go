@@ -1,0 +1,232 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/rerank-api/rerank-api/backend/llama"
+	"github.com/rerank-api/rerank-api/catalog"
+)
+
+// Config holds the engine's knobs; cmd/ fills it from flags and environment.
+type Config struct {
+	ModelsDir        string
+	DefaultEmbedding string // catalog name used when a request names no model
+	DefaultReranker  string
+	// BudgetBytes caps memory for loaded models (weights plus buffers).
+	BudgetBytes uint64
+	// KeepAlive: see PoolConfig.KeepAlive. Default models never unload.
+	KeepAlive time.Duration
+	// Workers is the number of inference contexts per model, each encoding
+	// its own batches; Threads is the compute threads of each.
+	Workers int
+	Threads int
+	// BatchTokens is the batcher's token budget per encode call.
+	BatchTokens        int
+	FlashAttention     bool
+	GPULayers          int
+	MaxQueuedSequences int
+	// MaxConcurrentRequests beyond which requests fail with ErrOverloaded.
+	MaxConcurrentRequests int
+}
+
+// Defaults the engine applies to zero fields.
+const (
+	DefaultBatchTokens           = 1024
+	DefaultMaxConcurrentRequests = 512
+	DefaultMaxQueuedSequences    = 100_000
+)
+
+func (c *Config) applyDefaults() {
+	if c.Workers < 1 {
+		c.Workers = 1
+	}
+	if c.Threads < 1 {
+		c.Threads = max(1, runtime.NumCPU()/c.Workers)
+	}
+	if c.BatchTokens < 1 {
+		c.BatchTokens = DefaultBatchTokens
+	}
+	if c.BudgetBytes == 0 {
+		c.BudgetBytes = DefaultBudget()
+	}
+	if c.MaxConcurrentRequests < 1 {
+		c.MaxConcurrentRequests = DefaultMaxConcurrentRequests
+	}
+	if c.MaxQueuedSequences < 1 {
+		c.MaxQueuedSequences = DefaultMaxQueuedSequences
+	}
+}
+
+// Engine runs catalog models: it loads them on demand into a memory-bounded
+// pool and serves requests through each model's batcher.
+type Engine struct {
+	cfg      Config
+	catalog  *catalog.Catalog
+	pool     *Pool[*loadedModel]
+	log      zerolog.Logger
+	requests chan struct{} // semaphore of MaxConcurrentRequests
+
+	mu         sync.Mutex
+	loadErrors map[string]error // last load failure per model, for /ready
+}
+
+// New creates an engine; no model is loaded until Preload or a request.
+func New(cfg Config, cat *catalog.Catalog, log zerolog.Logger) *Engine {
+	cfg.applyDefaults()
+	e := &Engine{cfg: cfg, catalog: cat, log: log, requests: make(chan struct{}, cfg.MaxConcurrentRequests), loadErrors: map[string]error{}}
+	e.pool = NewPool[*loadedModel](modelLoader{e}, PoolConfig{BudgetBytes: cfg.BudgetBytes, KeepAlive: cfg.KeepAlive})
+	return e
+}
+
+// Config returns the effective configuration, defaults applied.
+func (e *Engine) Config() Config { return e.cfg }
+
+// Preload loads and pins the default models so the first request does not
+// wait. A default that cannot load is logged and reported by Ready; the
+// engine still serves other models.
+func (e *Engine) Preload(ctx context.Context) {
+	for _, name := range e.defaults() {
+		e.pool.Pin(name)
+		m, release, err := e.acquire(ctx, name)
+		if err != nil {
+			e.log.Warn().Err(err).Str("model", name).Msg("default model not loaded")
+			continue
+		}
+		_ = m
+		release()
+	}
+}
+
+func (e *Engine) defaults() []string {
+	var names []string
+	for _, n := range []string{e.cfg.DefaultEmbedding, e.cfg.DefaultReranker} {
+		if n != "" {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// Ready returns nil when every default model is loaded.
+func (e *Engine) Ready(ctx context.Context) error {
+	for _, name := range e.defaults() {
+		if e.pool.Loaded(name) {
+			continue
+		}
+		e.mu.Lock()
+		err := e.loadErrors[name]
+		e.mu.Unlock()
+		if err == nil {
+			err = errors.New("loading")
+		}
+		return fmt.Errorf("default model %q is not ready: %w", name, err)
+	}
+	return nil
+}
+
+// Models lists the catalog with each model's local state.
+func (e *Engine) Models() []ModelStatus {
+	entries := e.catalog.Entries()
+	out := make([]ModelStatus, len(entries))
+	for i, entry := range entries {
+		_, err := os.Stat(entry.ModelPath(e.cfg.ModelsDir))
+		out[i] = ModelStatus{Entry: entry, Downloaded: err == nil, Loaded: e.pool.Loaded(entry.Name)}
+	}
+	return out
+}
+
+// resolve finds the catalog entry for a requested name and checks it can
+// serve kind.
+func (e *Engine) resolve(name string, kind catalog.Kind) (catalog.Entry, error) {
+	if name == "" {
+		name = e.cfg.DefaultEmbedding
+		if kind == catalog.KindRerank {
+			name = e.cfg.DefaultReranker
+		}
+		if name == "" {
+			return catalog.Entry{}, fmt.Errorf("%w: no model given and no default %s model is configured", ErrInvalidInput, kind)
+		}
+	}
+	entry, err := e.catalog.Lookup(name)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return entry, fmt.Errorf("%w: %w", ErrUnknownModel, err)
+	}
+	if err != nil {
+		return entry, err
+	}
+	if !entry.Supported() {
+		return entry, fmt.Errorf("%w: %q cannot run in llama.cpp: %s", ErrUnsupportedModel, entry.Name, entry.Reason)
+	}
+	if entry.Kind != kind {
+		hint := "POST /v1/rerank"
+		if entry.Kind == catalog.KindEmbedding {
+			hint = "POST /v1/embeddings"
+		}
+		return entry, fmt.Errorf("%w: %q is a %s model; use %s", ErrWrongKind, entry.Name, entry.Kind, hint)
+	}
+	return entry, nil
+}
+
+// acquire takes a reference on a loaded model, loading it if needed.
+func (e *Engine) acquire(ctx context.Context, name string) (*loadedModel, func(), error) {
+	m, release, err := e.pool.Acquire(ctx, name)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.mu.Lock()
+			e.loadErrors[name] = err
+			e.mu.Unlock()
+		}
+		if errors.Is(err, ErrBudget) {
+			return nil, nil, fmt.Errorf("%w: %w", ErrOverloaded, err)
+		}
+		return nil, nil, err
+	}
+	e.mu.Lock()
+	delete(e.loadErrors, name)
+	e.mu.Unlock()
+	return m, release, nil
+}
+
+// admit enforces MaxConcurrentRequests.
+func (e *Engine) admit() (func(), error) {
+	select {
+	case e.requests <- struct{}{}:
+		return func() { <-e.requests }, nil
+	default:
+		return nil, fmt.Errorf("%w: %d requests in progress; retry shortly", ErrOverloaded, e.cfg.MaxConcurrentRequests)
+	}
+}
+
+// Close unloads every model.
+func (e *Engine) Close() { e.pool.Close() }
+
+// DefaultBudget is three quarters of the memory available now, or 8 GiB
+// where that cannot be read.
+func DefaultBudget() uint64 {
+	if avail := availableMemory(); avail > 0 {
+		return avail / 4 * 3
+	}
+	return 8 << 30
+}
+
+// Devices initializes llama.cpp (loading GPU backends from libDir) and lists
+// the devices it found.
+func Devices(libDir string) []llama.Device { return llama.Init(libDir) }
+
+func checkFinite(v []float32) error {
+	for _, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return errors.New("the model produced a non-finite value (NaN or Inf); the GGUF may be corrupt")
+		}
+	}
+	return nil
+}

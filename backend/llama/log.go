@@ -1,0 +1,89 @@
+package llama
+
+// #include "shim.h"
+import "C"
+
+import (
+	"strings"
+	"sync"
+
+	"github.com/rs/zerolog"
+	"github.com/rs/zerolog/log"
+)
+
+// llama.cpp writes log lines in pieces (GGML_LOG_LEVEL_CONT continues the
+// previous one) and from several threads, so pieces are joined under a lock
+// and emitted one zerolog event per complete line.
+var logLine struct {
+	sync.Mutex
+	buf   strings.Builder
+	level zerolog.Level
+}
+
+// Log levels from ggml.h's enum ggml_log_level.
+const (
+	ggmlLogNone  = 0
+	ggmlLogDebug = 1
+	ggmlLogInfo  = 2
+	ggmlLogWarn  = 3
+	ggmlLogError = 4
+	ggmlLogCont  = 5
+)
+
+//export goLogSink
+func goLogSink(level C.int, text *C.char) {
+	s := C.GoString(text)
+	logLine.Lock()
+	defer logLine.Unlock()
+	if int(level) != ggmlLogCont {
+		logLine.level = zerologLevel(int(level))
+	}
+	logLine.buf.WriteString(s)
+	if !strings.HasSuffix(s, "\n") {
+		return
+	}
+	line := strings.TrimRight(logLine.buf.String(), "\n")
+	logLine.buf.Reset()
+	if line == "" {
+		return
+	}
+	if logLine.level == zerolog.ErrorLevel {
+		lastError.set(line)
+	}
+	log.WithLevel(logLine.level).Str("component", "llama.cpp").Msg(line)
+}
+
+// lastError keeps llama.cpp's most recent error line so a failed call (which
+// returns only NULL or -1) can say why. Loads may run concurrently, so the
+// message is best effort: it is only ever shown, never acted on.
+var lastError errorLine
+
+type errorLine struct {
+	sync.Mutex
+	msg string
+}
+
+func (e *errorLine) set(s string) { e.Lock(); e.msg = s; e.Unlock() }
+func (e *errorLine) reset()       { e.set("") }
+
+func (e *errorLine) get(fallback string) string {
+	e.Lock()
+	defer e.Unlock()
+	if e.msg == "" {
+		return fallback
+	}
+	return strings.TrimSpace(e.msg)
+}
+
+// zerologLevel maps ggml levels onto zerolog's. llama.cpp's "info" is chatty
+// (hundreds of lines per model load), so it is demoted to debug.
+func zerologLevel(level int) zerolog.Level {
+	switch level {
+	case ggmlLogWarn:
+		return zerolog.WarnLevel
+	case ggmlLogError:
+		return zerolog.ErrorLevel
+	default:
+		return zerolog.DebugLevel
+	}
+}

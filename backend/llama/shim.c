@@ -1,0 +1,19 @@
+#include "shim.h"
+#include "_cgo_export.h"
+
+static void rr_log_callback(enum ggml_log_level level, const char *text, void *user_data) {
+    (void)user_data;
+    goLogSink((int)level, (char *)text);
+}
+
+void rr_log_install(void) {
+    llama_log_set(rr_log_callback, NULL);
+}
+
+void rr_batch_set(struct llama_batch *b, int32_t i, llama_token id, llama_pos pos, llama_seq_id seq) {
+    b->token[i] = id;
+    b->pos[i] = pos;
+    b->n_seq_id[i] = 1;
+    b->seq_id[i][0] = seq;
+    b->logits[i] = 1;
+}

@@ -1,0 +1,12 @@
+// Small C helpers that are awkward to express through cgo directly.
+#pragma once
+#include <stdint.h>
+#include "llama.h"
+
+// rr_log_install routes llama.cpp and ggml log output to the Go callback
+// goLogSink.
+void rr_log_install(void);
+
+// rr_batch_set writes token i of a batch: its id, position and sequence.
+// Every token is marked as an output, which pooled embeddings require.
+void rr_batch_set(struct llama_batch *b, int32_t i, llama_token id, llama_pos pos, llama_seq_id seq);

@@ -1,0 +1,17 @@
+module github.com/rerank-api/rerank-api
+
+go 1.26.8
+
+require (
+	github.com/gorilla/mux v1.8.1
+	github.com/hashicorp/golang-lru/v2 v2.0.7
+	github.com/ollama/ollama v0.17.4
+	github.com/rs/zerolog v1.35.1
+	gopkg.in/yaml.v3 v3.0.1
+)
+
+require (
+	github.com/mattn/go-colorable v0.1.14 // indirect
+	github.com/mattn/go-isatty v0.0.20 // indirect
+	golang.org/x/sys v0.37.0 // indirect
+)

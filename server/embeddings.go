@@ -1,0 +1,275 @@
+package server
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"strings"
+
+	"github.com/rerank-api/rerank-api/backend"
+)
+
+// openAIEmbeddings serves POST /v1/embeddings and POST /embeddings.
+func (s *server) openAIEmbeddings(w http.ResponseWriter, r *http.Request) {
+	var req openAIEmbeddingRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var asBase64 bool
+	switch req.EncodingFormat {
+	case "", "float":
+	case "base64":
+		asBase64 = true
+	default:
+		writeError(w, r, invalidField("encoding_format",
+			`"encoding_format" must be "float" or "base64", not %q`, req.EncodingFormat))
+		return
+	}
+	embedReq, err := s.embedRequest(embedFields{
+		inputs:      req.Input,
+		inputsParam: "input",
+		model:       req.Model,
+		dimensions:  req.Dimensions,
+		truncate:    req.Truncate,
+	})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	res, err := s.embed(r, embedReq)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+
+	resp := openAIEmbeddingResponse{
+		Object: "list",
+		Data:   make([]openAIEmbedding, len(res.Vectors)),
+		Model:  res.Model,
+		Usage:  openAIUsage{PromptTokens: res.PromptTokens, TotalTokens: res.PromptTokens},
+	}
+	for i, vec := range res.Vectors {
+		var emb any = vec
+		if asBase64 {
+			emb = encodeBase64(vec)
+		}
+		resp.Data[i] = openAIEmbedding{Object: "embedding", Index: i, Embedding: emb}
+	}
+	writeJSON(w, r, http.StatusOK, resp)
+}
+
+// teiEmbed serves TEI's POST /embed.
+func (s *server) teiEmbed(w http.ResponseWriter, r *http.Request) {
+	info(r).family = familyTEI
+	var req teiEmbedRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if d := req.TruncationDirection; d != "" && !strings.EqualFold(d, "right") {
+		writeError(w, r, invalidField("truncation_direction",
+			`"truncation_direction" %q is not supported; only "Right" is`, d))
+		return
+	}
+	if req.PromptName != nil {
+		writeError(w, r, invalidField("prompt_name",
+			`"prompt_name" is not supported; prepend the prompt to each input instead`))
+		return
+	}
+	embedReq, err := s.embedRequest(embedFields{
+		inputs:      req.Inputs,
+		inputsParam: "inputs",
+		model:       req.Model,
+		dimensions:  req.Dimensions,
+		truncate:    req.Truncate,
+	})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	normalize := req.Normalize == nil || *req.Normalize
+	embedReq.Normalize = &normalize
+	res, err := s.embed(r, embedReq)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, res.Vectors)
+}
+
+// embedFields are the request fields OpenAI and TEI share, still as they
+// came off the wire.
+type embedFields struct {
+	inputs      json.RawMessage
+	inputsParam string // "input" or "inputs": the field name errors point at
+	model       string
+	dimensions  *int
+	truncate    *bool
+}
+
+// embedRequest validates the shared fields and builds the engine request.
+// Normalize stays nil: the catalog's default for the model.
+func (s *server) embedRequest(f embedFields) (backend.EmbedRequest, error) {
+	inputs, err := parseInputs(f.inputs, f.inputsParam)
+	if err != nil {
+		return backend.EmbedRequest{}, err
+	}
+	if len(inputs) > s.cfg.MaxClientBatchSize {
+		return backend.EmbedRequest{}, &apiError{
+			status: http.StatusRequestEntityTooLarge,
+			code:   "too_many_inputs",
+			param:  f.inputsParam,
+			message: fmt.Sprintf("%d inputs is more than the limit of %d per request; split them over several requests",
+				len(inputs), s.cfg.MaxClientBatchSize),
+		}
+	}
+	req := backend.EmbedRequest{Model: f.model, Inputs: inputs, Truncate: s.cfg.AutoTruncate}
+	if f.truncate != nil {
+		req.Truncate = *f.truncate
+	}
+	if f.dimensions != nil {
+		if *f.dimensions < 1 {
+			return backend.EmbedRequest{}, invalidField("dimensions",
+				`"dimensions" must be a positive integer, not %d; leave it out to get the model's full size`, *f.dimensions)
+		}
+		req.Dimensions = *f.dimensions
+	}
+	return req, nil
+}
+
+// embed calls the engine and checks what it returns, so that an engine bug
+// becomes a clear 500 rather than a wrong or unencodable answer.
+func (s *server) embed(r *http.Request, req backend.EmbedRequest) (*backend.EmbedResult, error) {
+	ri := info(r)
+	ri.model, ri.inputs = req.Model, len(req.Inputs)
+	res, err := s.engine.Embed(r.Context(), req)
+	if err != nil {
+		return nil, err
+	}
+	ri.model, ri.tokens, ri.stats = res.Model, res.PromptTokens, res.Stats
+	if len(res.Vectors) != len(req.Inputs) {
+		return nil, fmt.Errorf("the engine returned %d vectors for %d inputs", len(res.Vectors), len(req.Inputs))
+	}
+	for i, vec := range res.Vectors {
+		for _, x := range vec {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return nil, fmt.Errorf("the engine returned a non-finite value (NaN or Inf) in vector %d; "+
+					"this is a bug, please report it with the model and input", i)
+			}
+		}
+	}
+	return res, nil
+}
+
+// encodeBase64 is OpenAI's base64 encoding_format: the float32s as
+// little-endian bytes, base64 (standard alphabet, padded).
+func encodeBase64(vec []float32) string {
+	buf := make([]byte, 4*len(vec))
+	for i, x := range vec {
+		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(x))
+	}
+	return base64.StdEncoding.EncodeToString(buf)
+}
+
+// parseInputs reads OpenAI's input or TEI's inputs: a string, an array of
+// token ids, or an array whose elements are strings or arrays of token ids.
+// param is the field name, for the error messages.
+func parseInputs(raw json.RawMessage, param string) ([]backend.Input, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, invalidField(param, "%q is required: send a string, an array of strings, or token ids", param)
+	}
+	switch raw[0] {
+	case '"':
+		in, err := parseText(raw, param, param)
+		if err != nil {
+			return nil, err
+		}
+		return []backend.Input{in}, nil
+	case '[':
+	default:
+		return nil, invalidField(param, "%q must be a string, an array of strings, or token ids, not %s",
+			param, jsonKind(raw))
+	}
+
+	var elems []json.RawMessage
+	if err := json.Unmarshal(raw, &elems); err != nil {
+		return nil, invalidField(param, "%q is not a valid array: %v", param, err)
+	}
+	if len(elems) == 0 {
+		return nil, emptyInput(param, "%q is an empty array; send at least one input", param)
+	}
+	if first := elems[0]; len(first) > 0 && (first[0] == '-' || first[0] >= '0' && first[0] <= '9') {
+		// A flat array of numbers is one input given as token ids.
+		ids, err := parseTokenIDs(raw, param, param)
+		if err != nil {
+			return nil, err
+		}
+		return []backend.Input{{Tokens: ids}}, nil
+	}
+	inputs := make([]backend.Input, len(elems))
+	for i, elem := range elems {
+		at := fmt.Sprintf("%s[%d]", param, i)
+		var err error
+		switch elem[0] {
+		case '"':
+			inputs[i], err = parseText(elem, param, at)
+		case '[':
+			inputs[i].Tokens, err = parseTokenIDs(elem, param, at)
+		default:
+			err = invalidField(param, "%s must be a string or an array of token ids, not %s", at, jsonKind(elem))
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return inputs, nil
+}
+
+// parseText reads one JSON string; at names it in errors ("input[3]").
+func parseText(raw json.RawMessage, param, at string) (backend.Input, error) {
+	var text string
+	if err := json.Unmarshal(raw, &text); err != nil {
+		return backend.Input{}, invalidField(param, "%s is not a valid string: %v", at, err)
+	}
+	if text == "" {
+		return backend.Input{}, emptyInput(param, "%s is an empty string; send some text", at)
+	}
+	return backend.Input{Text: text}, nil
+}
+
+// parseTokenIDs reads one array of token ids; the engine checks that they
+// are in the model's vocabulary.
+func parseTokenIDs(raw json.RawMessage, param, at string) ([]int32, error) {
+	var ids []int32
+	if err := json.Unmarshal(raw, &ids); err != nil {
+		return nil, invalidField(param, "%s must be an array of integer token ids", at)
+	}
+	if len(ids) == 0 {
+		return nil, emptyInput(param, "%s is an empty array of token ids; send at least one", at)
+	}
+	return ids, nil
+}
+
+// jsonKind names the kind of a JSON value for error messages.
+func jsonKind(raw json.RawMessage) string {
+	switch raw[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	default:
+		return "a number"
+	}
+}

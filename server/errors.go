@@ -1,0 +1,177 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/rerank-api/rerank-api/backend"
+)
+
+// apiFamily says which error envelope a route speaks.
+type apiFamily int
+
+const (
+	familyOpenAI apiFamily = iota // also used by our own routes and 404/405
+	familyTEI
+)
+
+// apiError is an error with everything the wire needs. Handlers return one
+// for problems they find themselves; engine errors are mapped by toAPIError.
+type apiError struct {
+	status  int
+	code    string // machine-readable; OpenAI's "code", and it picks TEI's error_type
+	param   string // the request field at fault, "" when none
+	message string // says what was wrong and what to send instead
+	// retryAfter, in seconds, is sent as Retry-After when positive.
+	retryAfter int
+	cause      error
+}
+
+func (e *apiError) Error() string { return e.message }
+func (e *apiError) Unwrap() error { return e.cause }
+
+// invalidField is a 400 for a request field the client can fix.
+func invalidField(param, format string, args ...any) *apiError {
+	return &apiError{
+		status:  http.StatusBadRequest,
+		code:    "invalid_" + param,
+		param:   param,
+		message: fmt.Sprintf(format, args...),
+	}
+}
+
+// emptyInput is a 400 for an empty string or array, which TEI reports with
+// its own error type.
+func emptyInput(param, format string, args ...any) *apiError {
+	return &apiError{
+		status:  http.StatusBadRequest,
+		code:    "empty_input",
+		param:   param,
+		message: fmt.Sprintf(format, args...),
+	}
+}
+
+// Retry-After values: an overloaded queue drains in about a second; a model
+// that is loading or missing needs longer, and polling it fast helps no one.
+const (
+	retryAfterOverloaded  = 1
+	retryAfterUnavailable = 10
+)
+
+// engineErrors maps the backend's sentinel errors to HTTP. The engine's
+// message wraps the sentinel with details and what to do, and is sent as is.
+var engineErrors = []struct {
+	target     error
+	status     int
+	code       string
+	param      string
+	retryAfter int
+}{
+	{backend.ErrUnknownModel, http.StatusNotFound, "model_not_found", "model", 0},
+	{backend.ErrUnsupportedModel, http.StatusUnprocessableEntity, "model_not_supported", "model", 0},
+	{backend.ErrWrongKind, http.StatusUnprocessableEntity, "wrong_model_kind", "model", 0},
+	{backend.ErrInvalidInput, http.StatusBadRequest, "invalid_input", "", 0},
+	{backend.ErrInputTooLong, http.StatusBadRequest, "input_too_long", "input", 0},
+	{backend.ErrModelUnavailable, http.StatusServiceUnavailable, "model_unavailable", "", retryAfterUnavailable},
+	{backend.ErrOverloaded, http.StatusServiceUnavailable, "overloaded", "", retryAfterOverloaded},
+}
+
+// statusClientClosedRequest is nginx's code for a client that left before
+// the answer; nobody reads it, but the log line says what happened.
+const statusClientClosedRequest = 499
+
+// toAPIError maps any error to what the client sees.
+func toAPIError(err error, requestID string) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return &apiError{
+			status: http.StatusRequestEntityTooLarge,
+			code:   "payload_too_large",
+			message: fmt.Sprintf("request body is larger than the %d-byte limit; send fewer or shorter inputs per request",
+				tooLarge.Limit),
+			cause: err,
+		}
+	}
+	for _, e := range engineErrors {
+		if errors.Is(err, e.target) {
+			return &apiError{status: e.status, code: e.code, param: e.param, message: err.Error(), retryAfter: e.retryAfter, cause: err}
+		}
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return &apiError{status: statusClientClosedRequest, code: "client_closed_request", message: "the client closed the request", cause: err}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &apiError{status: http.StatusGatewayTimeout, code: "timeout", message: "the request took too long: " + err.Error(), cause: err}
+	}
+	return &apiError{
+		status:  http.StatusInternalServerError,
+		code:    "internal_error",
+		message: fmt.Sprintf("internal error (request id %s): %v", requestID, err),
+		cause:   err,
+	}
+}
+
+// openAIType is OpenAI's error "type" for a status.
+func (e *apiError) openAIType() string {
+	switch {
+	case e.status == http.StatusNotFound:
+		return "not_found_error"
+	case e.status >= http.StatusInternalServerError:
+		return "server_error"
+	default:
+		return "invalid_request_error"
+	}
+}
+
+// teiType is TEI's error_type (router/src/lib.rs ErrorType): Validation for
+// anything the client sent wrong, Empty for empty inputs, Overloaded,
+// Unhealthy when the model cannot serve, Backend for our own failures.
+func (e *apiError) teiType() string {
+	switch {
+	case e.code == "empty_input":
+		return "Empty"
+	case e.code == "overloaded":
+		return "Overloaded"
+	case e.code == "model_unavailable":
+		return "Unhealthy"
+	case e.status >= http.StatusInternalServerError:
+		return "Backend"
+	default:
+		return "Validation"
+	}
+}
+
+// writeError answers with err in the envelope of the route's API family and
+// records it for the request's log line.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	ri := info(r)
+	ri.err = err
+	ae := toAPIError(err, ri.id)
+	if ae.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(ae.retryAfter))
+	}
+	if ri.family == familyTEI {
+		writeJSON(w, r, ae.status, teiError{Error: ae.message, ErrorType: ae.teiType()})
+		return
+	}
+	writeJSON(w, r, ae.status, openAIErrorResponse{Error: openAIError{
+		Message: ae.message,
+		Type:    ae.openAIType(),
+		Param:   nullable(ae.param),
+		Code:    nullable(ae.code),
+	}})
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

@@ -1,0 +1,353 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"reflect"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/rs/zerolog"
+
+	"github.com/rerank-api/rerank-api/backend"
+)
+
+// Engine is what the server needs from the backend.
+type Engine interface {
+	// Embed returns one vector per input. It must honour ctx: the server
+	// passes the request's context, which ends when the client goes away.
+	Embed(ctx context.Context, req backend.EmbedRequest) (*backend.EmbedResult, error)
+	// Models lists every catalog entry with its local state.
+	Models() []backend.ModelStatus
+	// Ready returns nil when the default models can serve, or an error
+	// saying why not.
+	Ready(ctx context.Context) error
+}
+
+// Config holds the HTTP-level limits; the zero value gives TEI's defaults.
+type Config struct {
+	// MaxClientBatchSize caps the inputs per request (TEI's
+	// --max-client-batch-size); 0 means 2048.
+	MaxClientBatchSize int
+	// PayloadLimit caps the request body in bytes (TEI's --payload-limit);
+	// 0 means 2,000,000.
+	PayloadLimit int64
+	// AutoTruncate cuts inputs longer than the model's maximum length unless
+	// a request says "truncate": false (TEI's --auto-truncate).
+	AutoTruncate bool
+}
+
+const (
+	defaultMaxClientBatchSize = 2048
+	defaultPayloadLimit       = 2_000_000
+)
+
+type server struct {
+	engine Engine
+	cfg    Config
+	log    zerolog.Logger
+}
+
+// New returns the HTTP handler serving every route. It never panics on a
+// request: a panic below it becomes a 500 with a JSON body.
+func New(engine Engine, cfg Config, logger zerolog.Logger) http.Handler {
+	if cfg.MaxClientBatchSize <= 0 {
+		cfg.MaxClientBatchSize = defaultMaxClientBatchSize
+	}
+	if cfg.PayloadLimit <= 0 {
+		cfg.PayloadLimit = defaultPayloadLimit
+	}
+	s := &server{engine: engine, cfg: cfg, log: logger}
+
+	r := mux.NewRouter()
+	r.HandleFunc("/v1/embeddings", s.openAIEmbeddings).Methods(http.MethodPost)
+	r.HandleFunc("/embeddings", s.openAIEmbeddings).Methods(http.MethodPost)
+	r.HandleFunc("/embed", s.teiEmbed).Methods(http.MethodPost)
+	r.HandleFunc("/v1/models", s.openAIModels).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/models", s.catalogModels).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/health", s.health).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/ready", s.ready).Methods(http.MethodGet, http.MethodHead)
+	r.NotFoundHandler = http.HandlerFunc(routeNotFound)
+	r.MethodNotAllowedHandler = http.HandlerFunc(methodNotAllowed)
+	r.Use(recordRoute)
+
+	// Logging and recovery wrap the router rather than going through r.Use,
+	// because mux runs its middleware only for matched routes and 404/405
+	// responses deserve a log line too.
+	return s.logRequests(recoverPanics(r))
+}
+
+// requestInfo is filled in by handlers as a request goes through, so the
+// single log line written at the end can say what the request did.
+type requestInfo struct {
+	id     string
+	route  string
+	family apiFamily // which error envelope the route speaks
+	model  string
+	inputs int
+	tokens int
+	stats  backend.BatchStats
+	err    error // what went wrong, for the log; nil on success
+}
+
+type requestInfoKey struct{}
+
+// info returns the request's info; handlers run under logRequests, so it is
+// always there, but a fresh one keeps a handler called alone from crashing.
+func info(r *http.Request) *requestInfo {
+	if ri, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
+		return ri
+	}
+	return &requestInfo{}
+}
+
+// maxRequestIDLength bounds a client-sent X-Request-Id so the header cannot
+// flood the logs.
+const maxRequestIDLength = 128
+
+func requestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= maxRequestIDLength && printableASCII(id) {
+		return id
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b[:])
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (s *server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ri := &requestInfo{id: requestID(r)}
+		w.Header().Set("X-Request-Id", ri.id)
+		// Everything logged for this request, by us or by the engine through
+		// zerolog.Ctx(ctx), carries its id.
+		log := s.log.With().Str("id", ri.id).Logger()
+		ctx := context.WithValue(log.WithContext(r.Context()), requestInfoKey{}, ri)
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r.WithContext(ctx))
+
+		ev := log.Info()
+		if sw.status >= http.StatusInternalServerError && sw.status != http.StatusServiceUnavailable {
+			ev = log.Error()
+		}
+		ev = ev.Str("method", r.Method).Str("path", r.URL.Path)
+		if ri.route != "" {
+			ev = ev.Str("route", ri.route)
+		}
+		ev = ev.Int("status", sw.status).
+			Float64("duration_ms", milliseconds(time.Since(start)))
+		if ri.model != "" {
+			ev = ev.Str("model", ri.model)
+		}
+		if ri.inputs > 0 {
+			ev = ev.Int("inputs", ri.inputs).Int("tokens", ri.tokens)
+		}
+		if ri.stats.Batches > 0 {
+			ev = ev.Float64("wait_ms", milliseconds(ri.stats.Wait)).
+				Float64("compute_ms", milliseconds(ri.stats.Compute)).
+				Int("batches", ri.stats.Batches)
+		}
+		if ri.err != nil {
+			ev = ev.AnErr("error", ri.err)
+		}
+		ev.Msg("request")
+	})
+}
+
+func milliseconds(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// recordRoute notes the matched route's template for the log line.
+func recordRoute(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if route := mux.CurrentRoute(r); route != nil {
+			info(r).route, _ = route.GetPathTemplate()
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			p := recover()
+			if p == nil {
+				return
+			}
+			if p == http.ErrAbortHandler {
+				panic(p) // net/http's way to abort a response on purpose
+			}
+			zerolog.Ctx(r.Context()).Error().Interface("panic", p).Bytes("stack", debug.Stack()).Msg("handler panicked")
+			err := fmt.Errorf("panic: %v", p)
+			// If the handler already started a response, the status is sent
+			// and the best we can do is end it; otherwise answer properly.
+			if sw, ok := w.(*statusWriter); ok && sw.status != 0 {
+				info(r).err = err
+				return
+			}
+			writeError(w, r, err)
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func routeNotFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, r, &apiError{
+		status:  http.StatusNotFound,
+		code:    "route_not_found",
+		message: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path),
+	})
+}
+
+func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	writeError(w, r, &apiError{
+		status:  http.StatusMethodNotAllowed,
+		code:    "method_not_allowed",
+		message: fmt.Sprintf("%s is not allowed on %s", r.Method, r.URL.Path),
+	})
+}
+
+// decodeJSON reads the request body into dst. Unknown fields are ignored
+// because clients send extras (OpenAI's "user", TEI's "prompt_name", …).
+func (s *server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !acceptedContentType(ct) {
+		return &apiError{
+			status:  http.StatusUnsupportedMediaType,
+			code:    "unsupported_media_type",
+			message: fmt.Sprintf("Content-Type %q is not JSON; send the body as application/json", ct),
+		}
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.cfg.PayloadLimit))
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return err
+		}
+		return invalidJSON("the body holds more than one JSON value; send a single object")
+	}
+	return nil
+}
+
+// acceptedContentType is lenient on purpose: besides JSON it takes
+// text/plain and application/x-www-form-urlencoded, which is what
+// `curl -d '{...}'` sends when the user forgets -H 'Content-Type: ...'.
+func acceptedContentType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	switch {
+	case mt == "application/json", strings.HasSuffix(mt, "+json"),
+		mt == "text/plain", mt == "application/x-www-form-urlencoded":
+		return true
+	}
+	return false
+}
+
+func invalidJSON(format string, args ...any) *apiError {
+	return &apiError{status: http.StatusBadRequest, code: "invalid_json", message: fmt.Sprintf(format, args...)}
+}
+
+func decodeError(err error) error {
+	var (
+		tooLarge  *http.MaxBytesError
+		syntax    *json.SyntaxError
+		wrongType *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &tooLarge):
+		return err
+	case errors.Is(err, io.EOF):
+		return invalidJSON("the request body is empty; send a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return invalidJSON("the request body is not valid JSON: it ends too early")
+	case errors.As(err, &syntax):
+		return invalidJSON("the request body is not valid JSON at byte %d: %v", syntax.Offset, err)
+	case errors.As(err, &wrongType):
+		if wrongType.Field == "" {
+			return invalidJSON("the request body must be a JSON object, not a JSON %s", wrongType.Value)
+		}
+		return invalidField(wrongType.Field, "%q must be %s, not a JSON %s",
+			wrongType.Field, describeType(wrongType.Type), wrongType.Value)
+	}
+	return invalidJSON("the request body is not valid JSON: %v", err)
+}
+
+// describeType names a Go type the way a JSON user thinks of it.
+func describeType(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	default:
+		return "an object"
+	}
+}
+
+// writeJSON encodes v before writing anything, so an encoding failure (a NaN
+// slipping through, say) becomes a clean 500 instead of half a body.
+func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		// Error envelopes hold only strings, so this cannot recurse.
+		writeError(w, r, fmt.Errorf("encoding the response: %w", err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
