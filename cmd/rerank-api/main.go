@@ -1,0 +1,29 @@
+// Command rerank-api serves text embeddings and reranking from GGUF models
+// over HTTP, and manages the model catalog from the command line.
+//
+// This package only wires things together: flags and environment variables
+// become configuration for server/ and backend/.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+)
+
+func main() {
+	app := &cli.App{
+		Name:  "rerank-api",
+		Usage: "embeddings and reranking from GGUF models, OpenAI/Cohere/Jina/TEI compatible",
+		Commands: []*cli.Command{
+			serveCommand(),
+			modelsCommand(),
+			embedCommand(),
+		},
+	}
+	if err := app.Run(os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
