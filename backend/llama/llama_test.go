@@ -219,12 +219,8 @@ func TestContextPoolingOverridesModel(t *testing.T) {
 }
 
 func TestRankPoolingNeedsClassifier(t *testing.T) {
-	// llama_model_n_cls_out is 1 for every model (hparams default), so
-	// NewContext's ClassOutputs check never fires: on a model without
-	// cls.output, rank pooling returns the [CLS] embedding read with a stride
-	// of 1 — numbers that look like scores. Unskip once LoadModel detects the
-	// head (e.g. gguf_find_tensor(ctx, "cls.output.weight") in the shim).
-	t.Skip("known bug: rank pooling is accepted on models without a classification head")
+	// llama_model_n_cls_out is 1 for every model (an hparams default), so
+	// LoadModel looks for the cls.output tensor itself.
 	m, _ := loadModel(t, testmodel.Tiny(12, "cls"), "f32")
 	if _, err := m.NewContext(ContextParams{BatchTokens: 64, Sequences: 1, Pooling: PoolingRank}); err == nil {
 		t.Error("rank pooling accepted on a model without a classifier")

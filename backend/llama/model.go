@@ -72,7 +72,7 @@ type ModelParams struct {
 type ModelInfo struct {
 	Arch          string
 	Embedding     int     // n_embd: width of pooled embeddings
-	ClassOutputs  int     // n_cls_out: scores per sequence under rank pooling
+	ClassOutputs  int     // n_cls_out: scores per sequence under rank pooling; 0 without a head
 	TrainContext  int     // n_ctx_train: positions beyond this abort llama.cpp
 	VocabSize     int     // valid token ids are [0, VocabSize)
 	Pooling       Pooling // the GGUF's own pooling type
@@ -88,6 +88,10 @@ type Model struct {
 	vocab *C.struct_llama_vocab
 	Info  ModelInfo
 }
+
+// clsOutputTensor is the classification head's output layer in llama.cpp's
+// tensor naming; without it a model has no rank scores.
+var clsOutputTensor = C.CString("cls.output.weight")
 
 // ErrLoad wraps every model loading failure.
 var ErrLoad = errors.New("cannot load model")
@@ -123,6 +127,9 @@ func LoadModel(path string, p ModelParams) (*Model, error) {
 		EOS:          int32(C.llama_vocab_eos(m.vocab)),
 		SEP:          int32(C.llama_vocab_sep(m.vocab)),
 		Pooling:      PoolingUnspecified,
+	}
+	if !C.rr_gguf_has_tensor(cpath, clsOutputTensor) {
+		m.Info.ClassOutputs = 0
 	}
 	if v := m.Meta(m.Info.Arch + ".pooling_type"); v != "" {
 		var n int

@@ -1,5 +1,6 @@
 // Small C helpers that are awkward to express through cgo directly.
 #pragma once
+#include <stdbool.h>
 #include <stdint.h>
 #include "llama.h"
 
@@ -10,3 +11,8 @@ void rr_log_install(void);
 // rr_batch_set writes token i of a batch: its id, position and sequence.
 // Every token is marked as an output, which pooled embeddings require.
 void rr_batch_set(struct llama_batch *b, int32_t i, llama_token id, llama_pos pos, llama_seq_id seq);
+
+// rr_gguf_has_tensor reports whether the GGUF file at path holds a tensor
+// named name, reading only the header. llama.cpp reports one classifier
+// output for every model, head or not, so this is how a missing head is seen.
+bool rr_gguf_has_tensor(const char *path, const char *name);
