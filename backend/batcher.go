@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 )
@@ -184,27 +185,33 @@ func (b *Batcher) nextBatch() []piece {
 		}
 		return tokens+n <= b.cfg.TokenBudget
 	}
-	take := func(j *job, quota int) {
-		used := 0
+	// A share bounds sequences as well as tokens: short sequences would
+	// otherwise fill MaxSequences within the first request's token share.
+	take := func(j *job, tokenShare, seqShare int) {
+		used, count := 0, 0
 		for j.next < len(j.seqs) {
 			n := len(j.seqs[j.next])
-			if (quota > 0 && used > 0 && used+n > quota) || !fits(n) {
+			if (count > 0 && (used+n > tokenShare || count >= seqShare)) || !fits(n) {
 				return
 			}
 			batch = append(batch, piece{j, j.next})
 			j.next++
 			tokens += n
 			used += n
+			count++
 		}
 	}
 	if len(b.queue) > 1 {
-		share := b.cfg.TokenBudget / len(b.queue)
+		// At least one sequence each: a share rounded down to zero would
+		// mean no limit at all.
+		tokenShare := max(b.cfg.TokenBudget/len(b.queue), 1)
+		seqShare := max(b.cfg.MaxSequences/len(b.queue), 1)
 		for _, j := range b.queue {
-			take(j, share)
+			take(j, tokenShare, seqShare)
 		}
 	}
 	for _, j := range b.queue {
-		take(j, 0)
+		take(j, math.MaxInt, math.MaxInt)
 	}
 	b.queued -= len(batch)
 	kept := b.queue[:0]

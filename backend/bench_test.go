@@ -1,0 +1,130 @@
+package backend
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/rerank-api/rerank-api/catalog"
+	"github.com/rerank-api/rerank-api/internal/testmodel"
+)
+
+// The load the project's speed goal is stated for: a BERT-base-shaped f16
+// model, 128-token inputs, one input per request, 32 concurrent clients.
+const (
+	benchTokens     = 128
+	benchPerClient  = 4 // requests each client sends, one after another
+	benchModelName  = "bert-base-f16"
+	benchCatalogFmt = "models: [{name: %s, kind: embedding, file: %s}]"
+)
+
+var benchModel struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// benchModelPath writes the synthetic model once per benchmark run.
+func benchModelPath(b *testing.B) string {
+	benchModel.once.Do(func() {
+		dir, err := os.MkdirTemp("", "rerank-api-bench-")
+		if err != nil {
+			benchModel.err = err
+			return
+		}
+		cfg := testmodel.BERTBase(1)
+		benchModel.path = filepath.Join(dir, "bert-base-f16.gguf")
+		benchModel.err = testmodel.WriteGGUF(benchModel.path, testmodel.Generate(cfg), cfg, "f16")
+	})
+	if benchModel.err != nil {
+		b.Fatal(benchModel.err)
+	}
+	return benchModel.path
+}
+
+// BenchmarkEngine measures end-to-end engine throughput (tokens/s) and
+// latency percentiles while sweeping the batcher's token budget at 32
+// clients, then the number of clients at the default budget. Run with
+// `make bench`; results are recorded in the README.
+func BenchmarkEngine(b *testing.B) {
+	for _, budget := range []int{512, 1024, 2048, 4096} {
+		b.Run(fmt.Sprintf("budget=%d/clients=32", budget), func(b *testing.B) { benchLoad(b, budget, 32) })
+	}
+	for _, clients := range []int{1, 8} {
+		b.Run(fmt.Sprintf("budget=%d/clients=%d", DefaultBatchTokens, clients), func(b *testing.B) { benchLoad(b, DefaultBatchTokens, clients) })
+	}
+}
+
+func benchLoad(b *testing.B, budget, clients int) {
+	path := benchModelPath(b)
+	yaml := fmt.Sprintf(benchCatalogFmt, benchModelName, strconv.Quote(path))
+	cat, err := catalog.New([]byte(yaml), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	Devices("")
+	threads := runtime.NumCPU()
+	if s := os.Getenv("BENCH_THREADS"); s != "" {
+		threads, _ = strconv.Atoi(s)
+	}
+	e := New(Config{BatchTokens: budget, Threads: threads, FlashAttention: true, KeepAlive: -1, DefaultEmbedding: benchModelName}, cat, zerolog.Nop())
+	defer e.Close()
+	e.Preload(context.Background())
+	if err := e.Ready(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(1))
+	vocab := int32(len(testmodel.DefaultVocab()))
+	input := func() []int32 {
+		ids := make([]int32, benchTokens)
+		ids[0], ids[benchTokens-1] = testmodel.CLSID, testmodel.SEPID
+		for i := 1; i < benchTokens-1; i++ {
+			ids[i] = 5 + rng.Int31n(vocab-5)
+		}
+		return ids
+	}
+	inputs := make([][]int32, clients*benchPerClient)
+	for i := range inputs {
+		inputs[i] = input()
+	}
+
+	b.ResetTimer()
+	for range b.N {
+		latencies := make([]time.Duration, len(inputs))
+		var wg sync.WaitGroup
+		start := time.Now()
+		for c := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for r := range benchPerClient {
+					i := c*benchPerClient + r
+					t0 := time.Now()
+					_, err := e.Embed(context.Background(), EmbedRequest{Inputs: []Input{{Tokens: inputs[i]}}})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					latencies[i] = time.Since(t0)
+				}
+			}()
+		}
+		wg.Wait()
+		elapsed := time.Since(start)
+		slices.Sort(latencies)
+		p := func(q float64) float64 { return latencies[int(q*float64(len(latencies)-1))].Seconds() * 1000 }
+		b.ReportMetric(float64(len(inputs)*benchTokens)/elapsed.Seconds(), "tokens/s")
+		b.ReportMetric(p(0.5), "p50-ms")
+		b.ReportMetric(p(0.99), "p99-ms")
+	}
+}
