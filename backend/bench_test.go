@@ -72,12 +72,17 @@ func benchLoad(b *testing.B, budget, clients int) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	zerolog.SetGlobalLevel(zerolog.WarnLevel) // llama.cpp logs hundreds of debug lines per load
 	Devices("")
 	threads := runtime.NumCPU()
 	if s := os.Getenv("BENCH_THREADS"); s != "" {
 		threads, _ = strconv.Atoi(s)
 	}
-	e := New(Config{BatchTokens: budget, Threads: threads, FlashAttention: true, KeepAlive: -1, DefaultEmbedding: benchModelName}, cat, zerolog.Nop())
+	workers := 1
+	if s := os.Getenv("BENCH_WORKERS"); s != "" {
+		workers, _ = strconv.Atoi(s)
+	}
+	e := New(Config{BatchTokens: budget, Threads: threads, Workers: workers, FlashAttention: true, KeepAlive: -1, DefaultEmbedding: benchModelName}, cat, zerolog.Nop())
 	defer e.Close()
 	e.Preload(context.Background())
 	if err := e.Ready(context.Background()); err != nil {

@@ -47,10 +47,17 @@ func goLogSink(level C.int, text *C.char) {
 	if line == "" {
 		return
 	}
-	if logLine.level == zerolog.ErrorLevel {
+	lineLevel := logLine.level
+	if strings.Contains(line, "possible training context overflow") {
+		// Encoders have no KV cache: a context larger than n_ctx_train
+		// only means a batch holds several sequences, each still checked
+		// against n_ctx_train by Context.Encode.
+		lineLevel = zerolog.DebugLevel
+	}
+	if lineLevel == zerolog.ErrorLevel {
 		lastError.set(line)
 	}
-	log.WithLevel(logLine.level).Str("component", "llama.cpp").Msg(line)
+	log.WithLevel(lineLevel).Str("component", "llama.cpp").Msg(line)
 }
 
 // lastError keeps llama.cpp's most recent error line so a failed call (which

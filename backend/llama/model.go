@@ -66,6 +66,9 @@ type ModelParams struct {
 	GPULayers int
 	// NoMmap reads the file into memory instead of mapping it.
 	NoMmap bool
+	// VocabOnly loads the tokenizer without weights: for tokenizer tests and
+	// vocab-only GGUF files such as llama.cpp's ggml-vocab-*.gguf.
+	VocabOnly bool
 }
 
 // ModelInfo describes a loaded model.
@@ -107,6 +110,7 @@ func LoadModel(path string, p ModelParams) (*Model, error) {
 		params.n_gpu_layers = 999
 	}
 	params.use_mmap = C.bool(!p.NoMmap)
+	params.vocab_only = C.bool(p.VocabOnly)
 	cpath := C.CString(path)
 	defer C.free(unsafe.Pointer(cpath))
 	lastError.reset()
