@@ -67,3 +67,13 @@ func Float32FromF16(h uint16) float32 {
 	}
 	return v
 }
+
+// BF16FromFloat32 keeps the top 16 bits of f, rounded to nearest even; NaN
+// stays a (quiet) NaN.
+func BF16FromFloat32(f float32) uint16 {
+	b := math.Float32bits(f)
+	if b&0x7fffffff > 0x7f800000 {
+		return uint16(b>>16) | 0x40
+	}
+	return uint16((b + 0x7fff + (b>>16)&1) >> 16)
+}

@@ -80,3 +80,25 @@ func TestF16Edges(t *testing.T) {
 		}
 	}
 }
+
+func TestBF16FromFloat32(t *testing.T) {
+	cases := []struct {
+		in   float32
+		want uint16
+	}{
+		{1, 0x3f80},
+		{-2, 0xc000},
+		{math.Float32frombits(0x3f808000), 0x3f80}, // tie, even stays
+		{math.Float32frombits(0x3f818000), 0x3f82}, // tie, odd rounds up
+		{math.Float32frombits(0x3f808001), 0x3f81}, // above the tie
+		{float32(math.Inf(1)), 0x7f80},
+	}
+	for _, c := range cases {
+		if got := BF16FromFloat32(c.in); got != c.want {
+			t.Errorf("BF16FromFloat32(%v) = %#04x, want %#04x", c.in, got, c.want)
+		}
+	}
+	if got := BF16FromFloat32(float32(math.NaN())); got&0x7f80 != 0x7f80 || got&0x7f == 0 {
+		t.Errorf("NaN became %#04x", got)
+	}
+}

@@ -38,8 +38,9 @@ type tensor struct {
 	name   string
 	ne     []uint64
 	typ    TensorType
-	floats []float32 // converted to typ while writing, or
-	raw    []byte    // already encoded in typ
+	floats []float32                 // converted to typ while writing, or
+	raw    []byte                    // already encoded in typ, or
+	load   func() ([]float32, error) // called while writing, then converted
 }
 
 // Writer assembles a GGUF file. Add metadata and tensors, then call WriteTo
@@ -53,6 +54,9 @@ type Writer struct {
 	keys    map[string]bool
 	names   map[string]bool
 	err     error
+	// Progress, when set, is called after each tensor's data is written:
+	// converting a model is long enough that users want to see it move.
+	Progress func(done, total int, name string)
 }
 
 // NewWriter returns an empty Writer.
@@ -100,6 +104,24 @@ func (w *Writer) AddTensor(name string, ne []uint64, typ TensorType, data []floa
 	}
 	if w.checkTensor(name, ne, len(data)) {
 		w.tensors = append(w.tensors, tensor{name: name, ne: slices.Clone(ne), typ: typ, floats: data})
+	}
+}
+
+// AddTensorFunc adds a tensor whose float32 values are produced by load
+// while the file is written, one tensor at a time, so converting a model
+// never holds all of its weights in memory. typ may be TensorF32, TensorF16
+// or TensorBF16; load must return exactly the elements ne describes.
+func (w *Writer) AddTensorFunc(name string, ne []uint64, typ TensorType, load func() ([]float32, error)) {
+	if typ != TensorF32 && typ != TensorF16 && typ != TensorBF16 {
+		w.fail("tensor %q: cannot convert float32 data to %v", name, typ)
+		return
+	}
+	n := uint64(1)
+	for _, d := range ne {
+		n *= d
+	}
+	if w.checkTensor(name, ne, int(n)) {
+		w.tensors = append(w.tensors, tensor{name: name, ne: slices.Clone(ne), typ: typ, load: load})
 	}
 }
 
@@ -202,9 +224,12 @@ func (w *Writer) WriteTo(out io.Writer) (int64, error) {
 		offset += padded(t.byteSize())
 	}
 	e.pad()
-	for _, t := range w.tensors {
+	for i, t := range w.tensors {
 		e.tensorData(t)
 		e.pad()
+		if w.Progress != nil && e.err == nil {
+			w.Progress(i+1, len(w.tensors), t.name)
+		}
 	}
 	if e.err == nil {
 		e.err = e.w.Flush()
@@ -216,7 +241,15 @@ func (t tensor) byteSize() uint64 {
 	if t.raw != nil {
 		return uint64(len(t.raw))
 	}
-	return uint64(len(t.floats) * t.typ.elementSize())
+	return t.elements() * uint64(t.typ.elementSize())
+}
+
+func (t tensor) elements() uint64 {
+	n := uint64(1)
+	for _, d := range t.ne {
+		n *= d
+	}
+	return n
 }
 
 func padded(n uint64) uint64 { return (n + Alignment - 1) / Alignment * Alignment }
@@ -307,14 +340,32 @@ func (e *encoder) tensorData(t tensor) {
 		e.bytes(t.raw)
 		return
 	}
+	floats := t.floats
+	if t.load != nil {
+		if e.err != nil {
+			return
+		}
+		var err error
+		if floats, err = t.load(); err != nil {
+			e.err = fmt.Errorf("tensor %q: %w", t.name, err)
+			return
+		}
+		if uint64(len(floats)) != t.elements() {
+			e.err = fmt.Errorf("tensor %q: loader returned %d values, shape needs %d", t.name, len(floats), t.elements())
+			return
+		}
+	}
 	const chunk = 1 << 16
 	buf := make([]byte, 0, chunk*4)
-	for start := 0; start < len(t.floats); start += chunk {
+	for start := 0; start < len(floats); start += chunk {
 		buf = buf[:0]
-		for _, f := range t.floats[start:min(start+chunk, len(t.floats))] {
-			if t.typ == TensorF16 {
+		for _, f := range floats[start:min(start+chunk, len(floats))] {
+			switch t.typ {
+			case TensorF16:
 				buf = binary.LittleEndian.AppendUint16(buf, F16FromFloat32(f))
-			} else {
+			case TensorBF16:
+				buf = binary.LittleEndian.AppendUint16(buf, BF16FromFloat32(f))
+			default:
 				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(f))
 			}
 		}

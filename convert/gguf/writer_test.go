@@ -3,6 +3,8 @@ package gguf
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -213,5 +215,38 @@ func TestReadMetadataRejectsCorruptFiles(t *testing.T) {
 		if _, err := ReadMetadata(path); err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+}
+
+// A lazily loaded tensor writes the same bytes as an eager one, and
+// Progress sees every tensor once, in order.
+func TestAddTensorFuncMatchesAddTensor(t *testing.T) {
+	data := []float32{1, -2.5, 3.25, 0.1, 65504, -0}
+	eager, lazy := NewWriter(), NewWriter()
+	for _, typ := range []TensorType{TensorF32, TensorF16} {
+		name := "t." + typ.String()
+		eager.AddTensor(name, []uint64{3, 2}, typ, data)
+		lazy.AddTensorFunc(name, []uint64{3, 2}, typ, func() ([]float32, error) { return data, nil })
+	}
+	var seen []string
+	lazy.Progress = func(done, total int, name string) { seen = append(seen, fmt.Sprintf("%d/%d %s", done, total, name)) }
+	var a, b bytes.Buffer
+	if _, err := eager.WriteTo(&a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lazy.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Error("lazy and eager tensors wrote different bytes")
+	}
+	if got := strings.Join(seen, ","); got != "1/2 t.F32,2/2 t.F16" {
+		t.Errorf("progress %q", got)
+	}
+
+	bad := NewWriter()
+	bad.AddTensorFunc("short", []uint64{4}, TensorF32, func() ([]float32, error) { return data[:2], nil })
+	if _, err := bad.WriteTo(io.Discard); err == nil || !strings.Contains(err.Error(), "short") {
+		t.Errorf("a loader returning too few values must fail naming the tensor, got %v", err)
 	}
 }
