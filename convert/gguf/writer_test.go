@@ -240,7 +240,7 @@ func TestAddTensorFuncMatchesAddTensor(t *testing.T) {
 	if !bytes.Equal(a.Bytes(), b.Bytes()) {
 		t.Error("lazy and eager tensors wrote different bytes")
 	}
-	if got := strings.Join(seen, ","); got != "1/2 t.F32,2/2 t.F16" {
+	if got := strings.Join(seen, ","); got != "1/2 t.f32,2/2 t.f16" {
 		t.Errorf("progress %q", got)
 	}
 
