@@ -60,6 +60,53 @@ type EmbedResult struct {
 	Stats        BatchStats // for the request log
 }
 
+// RerankRequest asks for the relevance of each document to a query, scored
+// by a cross-encoder on (query, document) pairs.
+type RerankRequest struct {
+	// Model is a catalog name or Hugging Face id of a rerank model; empty
+	// selects the default reranker.
+	Model     string
+	Query     string
+	Documents []string
+	// TopN keeps the N best documents; 0 keeps all.
+	TopN int
+	// RawScores returns the head's logit instead of its sigmoid (one
+	// output) or softmax probability (several outputs).
+	RawScores bool
+	// Truncate cuts a document that does not fit beside the query to what
+	// fits, instead of scoring it in overlapping chunks.
+	Truncate bool
+	// MaxChunksPerDoc caps the chunks scored per long document; 0 means
+	// DefaultMaxChunksPerDoc. Text past the last chunk is ignored.
+	MaxChunksPerDoc int
+	// MaxTokensPerDoc cuts each document to this many tokens before
+	// chunking (Cohere's max_tokens_per_doc); 0 means no limit.
+	MaxTokensPerDoc int
+}
+
+// DefaultMaxChunksPerDoc is Cohere's max_chunks_per_doc default: a long
+// document costs at most ten (query, chunk) sequences.
+const DefaultMaxChunksPerDoc = 10
+
+// RankedDocument is one document's score; Index is its position in
+// RerankRequest.Documents.
+type RankedDocument struct {
+	Index int
+	Score float64
+}
+
+// RerankResult holds the documents from most to least relevant, equal
+// scores in request order.
+type RerankResult struct {
+	Model   string // the catalog name the request resolved to
+	Results []RankedDocument
+	// Tokens counts the tokens encoded, special tokens and every chunk
+	// included; Pairs counts the (query, chunk) sequences encoded.
+	Tokens int
+	Pairs  int
+	Stats  BatchStats // for the request log
+}
+
 // ModelStatus is a catalog entry with its local state.
 type ModelStatus struct {
 	catalog.Entry

@@ -16,16 +16,7 @@ func (e *Engine) Embed(ctx context.Context, req EmbedRequest) (*EmbedResult, err
 	if req.Dimensions < 0 {
 		return nil, fmt.Errorf("%w: dimensions must be positive", ErrInvalidInput)
 	}
-	entry, err := e.resolve(req.Model, catalog.KindEmbedding)
-	if err != nil {
-		return nil, err
-	}
-	done, err := e.admit()
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	m, release, err := e.acquire(ctx, entry.Name)
+	m, release, err := e.open(ctx, req.Model, catalog.KindEmbedding)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +33,7 @@ func (e *Engine) Embed(ctx context.Context, req EmbedRequest) (*EmbedResult, err
 	if err != nil {
 		return nil, err
 	}
-	normalize := entry.ShouldNormalize()
+	normalize := m.entry.ShouldNormalize() // the catalog's word, else the GGUF's
 	if req.Normalize != nil {
 		normalize = *req.Normalize
 	}
@@ -58,7 +49,7 @@ func (e *Engine) Embed(ctx context.Context, req EmbedRequest) (*EmbedResult, err
 		}
 		vecs[i] = v
 	}
-	return &EmbedResult{Model: entry.Name, Vectors: vecs, PromptTokens: tokens, Stats: stats}, nil
+	return &EmbedResult{Model: m.entry.Name, Vectors: vecs, PromptTokens: tokens, Stats: stats}, nil
 }
 
 // tokenizeAll turns inputs into token sequences no longer than the model

@@ -136,6 +136,9 @@ func overlay(b, u Entry) Entry {
 	if u.Dimensions == 0 {
 		u.Dimensions = b.Dimensions
 	}
+	if u.RelevantLabel == nil {
+		u.RelevantLabel = b.RelevantLabel
+	}
 	str(&u.QueryPrefix, b.QueryPrefix)
 	str(&u.DocumentPrefix, b.DocumentPrefix)
 	if u.Languages == nil {

@@ -231,6 +231,8 @@ func TestParseErrors(t *testing.T) {
 		{"same repo twice", `models: [{name: a, repo: O/R, kind: embedding}, {name: b, repo: o/r, kind: embedding}]`, []string{`model "b"`, `model "a"`}},
 		{"misspelt field", `models: [{name: a, kind: embedding, flie: a.gguf}]`, []string{"flie"}},
 		{"two problems", `models: [{name: a, kind: x}, {name: b, kind: y}]`, []string{`model "a"`, `model "b"`}},
+		{"negative relevant_label", `models: [{name: a, kind: rerank, relevant_label: -1}]`, []string{`model "a"`, "relevant_label"}},
+		{"relevant_label on embedding", `models: [{name: a, kind: embedding, relevant_label: 1}]`, []string{`model "a"`, "relevant_label"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -301,5 +303,26 @@ func TestImmutable(t *testing.T) {
 	first := c.Entries()[0]
 	if again.Languages[0] != "ja" || again.QueryPrefix != "クエリ: " || first.Name == "changed" || first.Languages[0] != "ja" {
 		t.Error("catalog changed through a returned entry")
+	}
+}
+
+// relevant_label is a pointer because label 0 is a valid choice; an
+// override that leaves it out keeps the built-in's.
+func TestRelevantLabel(t *testing.T) {
+	entries, err := Parse([]byte(`models: [{name: nli, kind: rerank, relevant_label: 0}, {name: plain, kind: rerank}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entries[0].RelevantLabel == nil || *entries[0].RelevantLabel != 0 || entries[1].RelevantLabel != nil {
+		t.Errorf("relevant_label: %v and %v, want 0 and nil", entries[0].RelevantLabel, entries[1].RelevantLabel)
+	}
+	merged := overlay(entries[0], Entry{Name: "nli", File: "mine.gguf"})
+	if merged.RelevantLabel == nil || *merged.RelevantLabel != 0 {
+		t.Error("an override lost the built-in relevant_label")
+	}
+	copied := entries[0].clone()
+	*copied.RelevantLabel = 2
+	if *entries[0].RelevantLabel != 0 {
+		t.Error("clone shares relevant_label")
 	}
 }

@@ -67,6 +67,12 @@ type Entry struct {
 	Size           string   `yaml:"size,omitempty" json:"size,omitempty"`                       // parameters, human-readable, e.g. "568M"
 	File           string   `yaml:"file,omitempty" json:"file,omitempty"`                       // GGUF path; relative = against the models dir
 	Source         Source   `yaml:"source,omitempty" json:"source,omitzero"`                    // where pull gets it; omitzero as json omitempty keeps empty structs
+	// RelevantLabel is, for a reranker whose head has several outputs, the
+	// index of the "relevant" label whose softmax probability is the score;
+	// nil means the last label (LABEL_1 of a two-label head, the usual
+	// positive class). One-output heads ignore it: their score is the
+	// sigmoid of the logit.
+	RelevantLabel *int `yaml:"relevant_label,omitempty" json:"relevant_label,omitempty"`
 }
 
 // Supported reports whether llama.cpp can run the model. Requests for an
@@ -106,6 +112,10 @@ func (e Entry) clone() Entry {
 	if e.Normalize != nil {
 		v := *e.Normalize
 		e.Normalize = &v
+	}
+	if e.RelevantLabel != nil {
+		v := *e.RelevantLabel
+		e.RelevantLabel = &v
 	}
 	return e
 }
@@ -204,6 +214,9 @@ func validate(entries []Entry) error {
 		}
 		if e.MaxLength < 0 || e.Dimensions < 0 {
 			fail("max_length and dimensions must not be negative")
+		}
+		if e.RelevantLabel != nil && (*e.RelevantLabel < 0 || e.Kind != KindRerank) {
+			fail("relevant_label must be a label index (0 or more) of a rerank model")
 		}
 	}
 	return errors.Join(errs...)

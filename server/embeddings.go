@@ -120,13 +120,7 @@ func (s *server) embedRequest(f embedFields) (backend.EmbedRequest, error) {
 		return backend.EmbedRequest{}, err
 	}
 	if len(inputs) > s.cfg.MaxClientBatchSize {
-		return backend.EmbedRequest{}, &apiError{
-			status: http.StatusRequestEntityTooLarge,
-			code:   "too_many_inputs",
-			param:  f.inputsParam,
-			message: fmt.Sprintf("%d inputs is more than the limit of %d per request; split them over several requests",
-				len(inputs), s.cfg.MaxClientBatchSize),
-		}
+		return backend.EmbedRequest{}, tooMany(f.inputsParam, "inputs", len(inputs), s.cfg.MaxClientBatchSize)
 	}
 	req := backend.EmbedRequest{Model: f.model, Inputs: inputs, Truncate: s.cfg.AutoTruncate}
 	if f.truncate != nil {

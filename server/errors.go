@@ -16,6 +16,7 @@ type apiFamily int
 const (
 	familyOpenAI apiFamily = iota // also used by our own routes and 404/405
 	familyTEI
+	familyCohere // Cohere and Jina rerank routes
 )
 
 // apiError is an error with everything the wire needs. Handlers return one
@@ -51,6 +52,17 @@ func emptyInput(param, format string, args ...any) *apiError {
 		code:    "empty_input",
 		param:   param,
 		message: fmt.Sprintf(format, args...),
+	}
+}
+
+// tooMany is a 413 for a request carrying more items (inputs, documents)
+// than the server's limit per request.
+func tooMany(param, items string, n, limit int) *apiError {
+	return &apiError{
+		status:  http.StatusRequestEntityTooLarge,
+		code:    "too_many_" + items,
+		param:   param,
+		message: fmt.Sprintf("%d %s is more than the limit of %d per request; split them over several requests", n, items, limit),
 	}
 }
 
@@ -157,8 +169,12 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if ae.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(ae.retryAfter))
 	}
-	if ri.family == familyTEI {
+	switch ri.family {
+	case familyTEI:
 		writeJSON(w, r, ae.status, teiError{Error: ae.message, ErrorType: ae.teiType()})
+		return
+	case familyCohere:
+		writeJSON(w, r, ae.status, cohereError{ID: ri.id, Message: ae.message})
 		return
 	}
 	writeJSON(w, r, ae.status, openAIErrorResponse{Error: openAIError{

@@ -26,6 +26,9 @@ type Engine interface {
 	// Embed returns one vector per input. It must honour ctx: the server
 	// passes the request's context, which ends when the client goes away.
 	Embed(ctx context.Context, req backend.EmbedRequest) (*backend.EmbedResult, error)
+	// Rerank scores documents against a query, most relevant first. The
+	// same context rule applies.
+	Rerank(ctx context.Context, req backend.RerankRequest) (*backend.RerankResult, error)
 	// Models lists every catalog entry with its local state.
 	Models() []backend.ModelStatus
 	// Ready returns nil when the default models can serve, or an error
@@ -44,11 +47,15 @@ type Config struct {
 	// AutoTruncate cuts inputs longer than the model's maximum length unless
 	// a request says "truncate": false (TEI's --auto-truncate).
 	AutoTruncate bool
+	// MaxRerankDocuments caps the documents of one rerank request; 0 means
+	// 1000, the most Cohere recommends per request.
+	MaxRerankDocuments int
 }
 
 const (
 	defaultMaxClientBatchSize = 2048
 	defaultPayloadLimit       = 2_000_000
+	defaultMaxRerankDocuments = 1000
 )
 
 type server struct {
@@ -66,12 +73,18 @@ func New(engine Engine, cfg Config, logger zerolog.Logger) http.Handler {
 	if cfg.PayloadLimit <= 0 {
 		cfg.PayloadLimit = defaultPayloadLimit
 	}
+	if cfg.MaxRerankDocuments <= 0 {
+		cfg.MaxRerankDocuments = defaultMaxRerankDocuments
+	}
 	s := &server{engine: engine, cfg: cfg, log: logger}
 
 	r := mux.NewRouter()
 	r.HandleFunc("/v1/embeddings", s.openAIEmbeddings).Methods(http.MethodPost)
 	r.HandleFunc("/embeddings", s.openAIEmbeddings).Methods(http.MethodPost)
 	r.HandleFunc("/embed", s.teiEmbed).Methods(http.MethodPost)
+	r.HandleFunc("/v1/rerank", s.cohereRerankV1).Methods(http.MethodPost)
+	r.HandleFunc("/v2/rerank", s.cohereRerankV2).Methods(http.MethodPost)
+	r.HandleFunc("/rerank", s.teiOrCohereRerank).Methods(http.MethodPost)
 	r.HandleFunc("/v1/models", s.openAIModels).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/models", s.catalogModels).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/health", s.health).Methods(http.MethodGet, http.MethodHead)
@@ -168,8 +181,12 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 		next.ServeHTTP(sw, r.WithContext(ctx))
 
 		ev := log.Info()
-		if sw.status >= http.StatusInternalServerError && sw.status != http.StatusServiceUnavailable {
+		switch {
+		case sw.status >= http.StatusInternalServerError && sw.status != http.StatusServiceUnavailable:
 			ev = log.Error()
+		case r.URL.Path == "/health" || r.URL.Path == "/ready":
+			// Probes poll every few seconds; at info they would drown the log.
+			ev = log.Debug()
 		}
 		ev = ev.Str("method", r.Method).Str("path", r.URL.Path)
 		if ri.route != "" {

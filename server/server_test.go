@@ -27,6 +27,10 @@ type fakeEngine struct {
 	embed    func(ctx context.Context, req backend.EmbedRequest) (*backend.EmbedResult, error)
 	models   []backend.ModelStatus
 	readyErr error
+	// rerankRequests records Rerank calls; rerank, when set, replaces the
+	// default answer (see fakeRerank).
+	rerankRequests []backend.RerankRequest
+	rerank         func(ctx context.Context, req backend.RerankRequest) (*backend.RerankResult, error)
 }
 
 const fakeDims = 4
@@ -61,6 +65,17 @@ func (f *fakeEngine) Embed(ctx context.Context, req backend.EmbedRequest) (*back
 		res.Vectors = append(res.Vectors, vectorFor(i, dims))
 	}
 	return res, nil
+}
+
+func (f *fakeEngine) Rerank(ctx context.Context, req backend.RerankRequest) (*backend.RerankResult, error) {
+	f.mu.Lock()
+	f.rerankRequests = append(f.rerankRequests, req)
+	f.contexts = append(f.contexts, ctx)
+	f.mu.Unlock()
+	if f.rerank != nil {
+		return f.rerank(ctx, req)
+	}
+	return fakeRerank(req), nil
 }
 
 func (f *fakeEngine) Models() []backend.ModelStatus { return f.models }

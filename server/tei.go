@@ -4,7 +4,8 @@ import "encoding/json"
 
 // Hugging Face text-embeddings-inference's wire format (router/src/http/types.rs
 // and router/src/lib.rs in huggingface/text-embeddings-inference), all of it
-// in one place. POST /embed answers with a bare [][]float32.
+// in one place. POST /embed answers with a bare [][]float32, POST /rerank
+// with a bare []teiRank.
 
 // teiEmbedRequest is the body of POST /embed.
 type teiEmbedRequest struct {
@@ -24,6 +25,28 @@ type teiEmbedRequest struct {
 	Dimensions *int    `json:"dimensions"`
 	// Model is our extension: TEI serves one model, we serve several.
 	Model string `json:"model"`
+}
+
+// teiRerankRequest is the body of POST /rerank when it carries "texts".
+type teiRerankRequest struct {
+	Query string   `json:"query"`
+	Texts []string `json:"texts"`
+	// RawScores returns the classifier's logit instead of its sigmoid.
+	RawScores  bool `json:"raw_scores"`
+	ReturnText bool `json:"return_text"`
+	// Truncate cuts a text that does not fit beside the query; absent or
+	// false scores it in overlapping chunks instead (TEI would refuse it),
+	// whatever --auto-truncate says: chunking never fails on a long text.
+	Truncate            *bool  `json:"truncate"`
+	TruncationDirection string `json:"truncation_direction"`
+	Model               string `json:"model"` // our extension, as in /embed
+}
+
+// teiRank is one element of POST /rerank's answer, sorted by score.
+type teiRank struct {
+	Index int     `json:"index"`
+	Text  *string `json:"text,omitempty"` // with return_text
+	Score float64 `json:"score"`
 }
 
 // teiError is TEI's error body. ErrorType is one of TEI's names:

@@ -29,7 +29,7 @@ func TestEmbeddingsErrors(t *testing.T) {
 		{"unknown model", map[string]any{"input": "hello", "model": "no-such-model"}, http.StatusNotFound, "no-such-model"},
 		{"reranker on embeddings", map[string]any{"input": "hello", "model": "tiny-rank"}, http.StatusUnprocessableEntity, "rerank"},
 		{"unsupported model", map[string]any{"input": "hello", "model": "nv-embed-v2"}, http.StatusUnprocessableEntity, "latent"},
-		{"model file missing", map[string]any{"input": "hello", "model": "tiny-missing"}, http.StatusServiceUnavailable, "rerank-api pull tiny-missing"},
+		{"model file missing", map[string]any{"input": "hello", "model": "tiny-missing"}, http.StatusServiceUnavailable, "not-there.gguf"},
 		{"too many inputs", map[string]any{"input": tooMany}, http.StatusRequestEntityTooLarge, "100"},
 		{"body too large", map[string]any{"input": strings.Repeat("hello ", 40000)}, http.StatusRequestEntityTooLarge, ""},
 	}
@@ -87,8 +87,8 @@ func TestModelListings(t *testing.T) {
 	for i, m := range models.Data {
 		byName[m.Name] = i
 	}
-	if len(models.Data) != 18+4 {
-		t.Errorf("/models lists %d entries, want the 18 built-ins and 4 of the test catalog", len(models.Data))
+	if len(models.Data) != 18+6 {
+		t.Errorf("/models lists %d entries, want the 18 built-ins and 6 of the test catalog", len(models.Data))
 	}
 	cls := models.Data[byName["tiny-cls"]]
 	missing := models.Data[byName["tiny-missing"]]

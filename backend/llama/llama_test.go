@@ -7,11 +7,13 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 
 	"github.com/rs/zerolog"
 
+	"github.com/rerank-api/rerank-api/convert/segments"
 	"github.com/rerank-api/rerank-api/internal/reference"
 	"github.com/rerank-api/rerank-api/internal/testmodel"
 )
@@ -133,7 +135,7 @@ func TestEmbeddingsMatchReference(t *testing.T) {
 			if dtype == "f16" {
 				testmodel.RoundToF16(w) // compare with the weights the file holds
 			}
-			seqs := testBatch(cfg, m.Info.VocabSize)
+			seqs := testBatch(cfg, w.VocabSize())
 			want := referenceOutputs(w, pooling, seqs)
 			for _, fa := range []bool{true, false} {
 				t.Run(fmt.Sprintf("%s/%s/flash=%v", dtype, pooling, fa), func(t *testing.T) {
@@ -197,7 +199,7 @@ func TestContextPoolingOverridesModel(t *testing.T) {
 	if m.Info.ClassOutputs != 3 || m.Info.Pooling != PoolingRank {
 		t.Fatalf("class outputs %d, pooling %v; want 3 and rank", m.Info.ClassOutputs, m.Info.Pooling)
 	}
-	seqs := testBatch(cfg, m.Info.VocabSize)
+	seqs := testBatch(cfg, w.VocabSize())
 	for _, c := range []struct {
 		pooling   Pooling
 		reference string
@@ -215,6 +217,35 @@ func TestContextPoolingOverridesModel(t *testing.T) {
 		if d := maxAbsDiff(t, encode(t, ctx, seqs), want); d > 1e-4 {
 			t.Errorf("%v: differs from the reference by %.2e", c.pooling, d)
 		}
+	}
+}
+
+// llama.cpp adds token type 0 to every BERT token. The segment-B rows of
+// convert/segments (written by testmodel for two-type cross-encoders) make
+// token V+i embed as token i of type 1, so a pair fed with offset ids scores
+// as the reference does with real token types, and without the offset as it
+// does with all zeros.
+func TestSegmentRowsGiveTokenTypeOne(t *testing.T) {
+	cfg := testmodel.Tiny(16, "rank")
+	m, w := loadModel(t, cfg, "f32")
+	v, err := strconv.Atoi(m.Meta(segments.OffsetKey))
+	if err != nil || v != w.VocabSize() || m.Info.VocabSize != 2*v {
+		t.Fatalf("offset %q (%v), vocabulary %d: want %d and twice that", m.Meta(segments.OffsetKey), err, m.Info.VocabSize, w.VocabSize())
+	}
+	query, doc := cfg.ExpectedIDs("search query"), cfg.ExpectedIDs("the river and the mountain in winter")
+	ids := append(slices.Clone(query), doc[1:]...) // [CLS] query [SEP] document [SEP]
+	types, fed := make([]int32, len(ids)), slices.Clone(ids)
+	for i := len(query); i < len(ids); i++ {
+		types[i], fed[i] = 1, ids[i]+int32(v)
+	}
+	w.Activation = reference.GELUTanhF16
+	got := encode(t, newContext(t, m, PoolingUnspecified, false), [][]int32{fed, ids})
+	want := [][]float64{w.Classify(ids, types), w.Classify(ids, nil)}
+	if d := maxAbsDiff(t, got, want); d > 1e-4 {
+		t.Errorf("differs from the reference by %.2e", d)
+	}
+	if d := math.Abs(want[0][0] - want[1][0]); d < 1e-2 {
+		t.Errorf("token types move the logit by only %.2e: the test would not see them", d)
 	}
 }
 

@@ -26,21 +26,7 @@ func embedCommand() *cli.Command {
 			if c.NArg() == 0 {
 				return errors.New("give at least one text: rerank-api embed [--model M] TEXT...")
 			}
-			if !c.IsSet("log-level") {
-				c.Set("log-level", "warn") // stdout carries the JSON; keep stderr quiet unless asked
-			}
-			logger, err := setupLogging(c)
-			if err != nil {
-				return err
-			}
-			cat, err := loadCatalog(c)
-			if err != nil {
-				return err
-			}
-			if err := c.Set("reranker-model", ""); err != nil { // no need to resolve or load it here
-				return err
-			}
-			engine, err := newEngine(c, cat, logger)
+			engine, err := oneShotEngine(c, "reranker-model")
 			if err != nil {
 				return err
 			}

@@ -23,6 +23,7 @@ func serveCommand() *cli.Command {
 		&cli.IntFlag{Name: "max-client-batch-size", EnvVars: []string{"MAX_CLIENT_BATCH_SIZE"}, Value: 2048, Usage: "most inputs in one request"},
 		&cli.Int64Flag{Name: "payload-limit", EnvVars: []string{"PAYLOAD_LIMIT"}, Value: 2_000_000, Usage: "largest request body in bytes"},
 		&cli.BoolFlag{Name: "auto-truncate", EnvVars: []string{"AUTO_TRUNCATE"}, Value: true, Usage: "truncate inputs longer than the model's maximum unless a request sends truncate: false"},
+		&cli.IntFlag{Name: "max-rerank-documents", EnvVars: []string{"MAX_RERANK_DOCUMENTS"}, Value: 1000, Usage: "most documents in one rerank request"},
 	}
 	flags = append(flags, catalogFlags()...)
 	flags = append(flags, engineFlags()...)
@@ -62,6 +63,7 @@ func serve(c *cli.Context) error {
 		MaxClientBatchSize: c.Int("max-client-batch-size"),
 		PayloadLimit:       c.Int64("payload-limit"),
 		AutoTruncate:       c.Bool("auto-truncate"),
+		MaxRerankDocuments: c.Int("max-rerank-documents"),
 	}, logger)
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second}
 	errc := make(chan error, 1)

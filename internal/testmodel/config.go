@@ -21,6 +21,11 @@ type Config struct {
 	Intermediate int
 	MaxPositions int
 	TypeVocab    int // 1 (XLM-R style) or 2 (BERT style)
+	// Tokenizer is the GGUF's tokenizer: "" or "wpm" for BERT's WordPiece,
+	// "ugm" for a SentencePiece unigram vocabulary as XLM-RoBERTa has
+	// (<s> </s> specials, llama.cpp's "t5" model). Token ids are the same
+	// either way, so ExpectedIDs serves both.
+	Tokenizer string
 
 	// Pooling is the GGUF's pooling type: "cls", "mean" or "rank".
 	Pooling string
@@ -31,6 +36,10 @@ type Config struct {
 	// Labels is the number of classifier outputs; 0 means 1, the usual
 	// reranker head.
 	Labels int
+	// NoSegmentRows writes a two-type cross-encoder as llama.cpp's own
+	// converter does, without convert/segments' rows (see WriteGGUF): the
+	// files rerank-api serves with approximate scores.
+	NoSegmentRows bool
 
 	LayerNormEps float64 // 0 means 1e-12, BERT's default
 	InitStd      float64 // standard deviation of matrices, embeddings and biases; 0 means 0.02, HF's initializer_range
@@ -111,6 +120,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("%d heads do not divide hidden size %d", c.Heads, c.Hidden)
 	case c.TypeVocab != 1 && c.TypeVocab != 2:
 		return fmt.Errorf("type vocabulary %d: want 1 or 2", c.TypeVocab)
+	case c.Tokenizer != "" && c.Tokenizer != "wpm" && c.Tokenizer != "ugm":
+		return fmt.Errorf("tokenizer %q: want wpm or ugm", c.Tokenizer)
 	}
 	s := findSpecials(c.vocab())
 	if s.cls < 0 || s.sep < 0 || s.unk < 0 {

@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/rerank-api/rerank-api/convert/gguf"
+	"github.com/rerank-api/rerank-api/convert/segments"
 )
 
 func TestGenerateIsSeeded(t *testing.T) {
@@ -115,6 +117,11 @@ func TestWriteGGUFLayout(t *testing.T) {
 		t.Errorf("vocabulary not in phantom-space form: [CLS]=%q/%d hello=%q/%d ##s=%q",
 			toks[CLSID], tt[CLSID], toks[hello], tt[hello], toks[plural])
 	}
+	// A cross-encoder with two token types carries the segment-B copies.
+	v := len(vocab)
+	if off, _ := m.Value(segments.OffsetKey); off != uint32(v) || len(toks) != 2*v || toks[v+hello] != "[B]▁hello" || tt[v+hello] != 5 {
+		t.Errorf("segment-B vocabulary missing: offset %v, %d tokens, copy of hello %q/%d", off, len(toks), toks[v+hello], tt[v+hello])
+	}
 
 	shapes := map[string][]uint64{}
 	types16 := map[string]gguf.TensorType{}
@@ -122,7 +129,7 @@ func TestWriteGGUFLayout(t *testing.T) {
 		shapes[ti.Name], types16[ti.Name] = ti.Ne, ti.Type
 	}
 	wantShapes := map[string][]uint64{
-		"token_embd.weight":            {64, uint64(len(vocab))},
+		"token_embd.weight":            {64, 2 * uint64(len(vocab))}, // segment-B rows appended
 		"token_types.weight":           {64, 2},
 		"position_embd.weight":         {64, 64},
 		"token_embd_norm.bias":         {64},
@@ -240,5 +247,89 @@ func TestBERTBaseIsQuickToBuild(t *testing.T) {
 	t.Logf("BERT-base shape: generated in %v, written as f16 in %v", generated, time.Since(start)-generated)
 	if elapsed := time.Since(start); elapsed > 30*time.Second {
 		t.Errorf("took %v", elapsed)
+	}
+}
+
+// Only two-type cross-encoders get segment-B rows; the copies hold
+// token_embd[i] + token_types[1] − token_types[0].
+func TestWriteGGUFSegments(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name string
+		cfg  Config
+		want bool
+	}{
+		{"bert cross-encoder", Tiny(8, "rank"), true},
+		{"embedding model", Tiny(8, "cls"), false},
+		{"one token type", func() Config { c := Tiny(8, "rank"); c.TypeVocab = 1; return c }(), false},
+		{"sentencepiece", func() Config { c := Tiny(8, "rank"); c.Tokenizer = "ugm"; return c }(), false},
+		{"upstream layout", func() Config { c := Tiny(8, "rank"); c.NoSegmentRows = true; return c }(), false},
+	} {
+		w := Generate(c.cfg)
+		path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".gguf")
+		if err := WriteGGUF(path, w, c.cfg, "f32"); err != nil {
+			t.Fatal(err)
+		}
+		m, err := gguf.ReadMetadata(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, has := m.Value(segments.OffsetKey)
+		if has != c.want {
+			t.Errorf("%s: offset key present %v, want %v", c.name, has, c.want)
+		}
+		if !has {
+			continue
+		}
+		raw, _ := os.ReadFile(path)
+		for _, ti := range m.Tensors {
+			if ti.Name != "token_embd.weight" {
+				continue
+			}
+			data := raw[m.DataOffset+int64(ti.Offset):]
+			v, h := w.VocabSize(), w.HiddenSize
+			at := func(row, col int) float32 {
+				return math.Float32frombits(binary.LittleEndian.Uint32(data[4*(row*h+col):]))
+			}
+			types := w.TokenTypeEmbeddings
+			for _, i := range []int{0, 7, v - 1} {
+				for j := range h {
+					want := float64(w.WordEmbeddings.Row(i)[j]) + float64(types.Row(1)[j]) - float64(types.Row(0)[j])
+					if got := at(v+i, j); math.Abs(float64(got)-want) > 1e-7 || at(i, j) != w.WordEmbeddings.Row(i)[j] {
+						t.Fatalf("row %d col %d: copy %g, want %g", i, j, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestWriteGGUFSentencePieceVocab(t *testing.T) {
+	cfg := Tiny(9, "rank")
+	cfg.TypeVocab, cfg.Tokenizer = 1, "ugm"
+	path := filepath.Join(t.TempDir(), "xlmr.gguf")
+	if err := WriteGGUF(path, Generate(cfg), cfg, "f32"); err != nil {
+		t.Fatal(err)
+	}
+	m, err := gguf.ReadMetadata(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]any{
+		"tokenizer.ggml.model":            "t5",
+		"tokenizer.ggml.bos_token_id":     uint32(CLSID),
+		"tokenizer.ggml.eos_token_id":     uint32(SEPID),
+		"tokenizer.ggml.add_bos_token":    true,
+		"tokenizer.ggml.add_eos_token":    true,
+		"tokenizer.ggml.token_type_count": uint32(1),
+	} {
+		if got, ok := m.Value(key); !ok || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s = %#v, want %#v", key, got, want)
+		}
+	}
+	tokens, _ := m.Value("tokenizer.ggml.tokens")
+	toks := tokens.([]string)
+	if toks[CLSID] != "<s>" || toks[SEPID] != "</s>" || toks[UnkID] != "<unk>" || toks[slices.Index(DefaultVocab(), "hello")] != "▁hello" {
+		t.Errorf("not a SentencePiece vocabulary: %q", toks[:8])
 	}
 }

@@ -98,6 +98,25 @@ func phantomSpaceForm(tok string) string {
 	return "\u2581" + tok
 }
 
+// sentencePieceForm is a vocab.txt entry as a SentencePiece (XLM-R)
+// vocabulary spells it: pieces look like the phantom-space form, and the
+// BERT specials take XLM-R's names.
+func sentencePieceForm(tok string) string {
+	switch tok {
+	case "[CLS]":
+		return "<s>"
+	case "[SEP]":
+		return "</s>"
+	case "[PAD]":
+		return "<pad>"
+	case "[UNK]":
+		return "<unk>"
+	case "[MASK]":
+		return "<mask>"
+	}
+	return phantomSpaceForm(tok)
+}
+
 // ExpectedIDs is the tokenization oracle for texts made only of whole
 // vocabulary words separated by spaces: [CLS], each word's id, [SEP]. It is
 // independent of llama.cpp's tokenizer, so tests can check it. It panics on a

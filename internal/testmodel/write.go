@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/rerank-api/rerank-api/convert/gguf"
+	"github.com/rerank-api/rerank-api/convert/segments"
 	"github.com/rerank-api/rerank-api/internal/reference"
 )
 
@@ -12,6 +13,11 @@ import (
 // embeddings as f16 (rounded, so the file no longer matches w exactly) and
 // everything else as f32, as llama.cpp's converter does; "f32" stores all
 // tensors exactly.
+//
+// A cross-encoder with two token types (TypeVocab 2 and a classifier, with
+// the WordPiece tokenizer) gets the segment-B rows and vocabulary of
+// convert/segments, as rerank-api's converter writes them: its token_embd
+// has 2V rows and token V+i is token i of type 1.
 func WriteGGUF(path string, w *reference.Weights, cfg Config, dtype string) error {
 	if err := cfg.validate(); err != nil {
 		return fmt.Errorf("testmodel: %w", err)
@@ -32,18 +38,33 @@ func WriteGGUF(path string, w *reference.Weights, cfg Config, dtype string) erro
 		return fmt.Errorf("testmodel: vocabulary has %d tokens, weights %d", len(vocab), w.VocabSize())
 	}
 
+	segmented := hasSegments(w, cfg)
 	out := gguf.NewWriter()
 	writeHyperparameters(out, w, cfg, fileType)
-	writeVocab(out, vocab, w.TokenTypeEmbeddings.Rows)
+	writeVocab(out, cfg, w.TokenTypeEmbeddings.Rows, segmented)
 
 	for _, t := range tensorLayout(w) {
 		typ := gguf.TensorF32
 		if t.matrix {
 			typ = matrixType
 		}
+		if segmented && t.name == "token_embd.weight" {
+			data, err := segments.ExtendEmbeddings(t.data, w.TokenTypeEmbeddings.Data, w.HiddenSize, len(vocab))
+			if err != nil {
+				return fmt.Errorf("testmodel: %w", err)
+			}
+			t.data, t.ne = data, []uint64{t.ne[0], 2 * t.ne[1]}
+		}
 		out.AddTensor(t.name, t.ne, typ, t.data)
 	}
 	return out.WriteFile(path)
+}
+
+// hasSegments reports whether WriteGGUF adds segment-B rows: only a
+// cross-encoder reads pairs, only a second token type needs them, and only a
+// WordPiece vocabulary can hide the copies from its tokenizer.
+func hasSegments(w *reference.Weights, cfg Config) bool {
+	return w.Classifier != nil && w.TokenTypeEmbeddings.Rows == 2 && cfg.Tokenizer != "ugm" && !cfg.NoSegmentRows
 }
 
 // RoundToF16 rounds, in place, exactly the weights WriteGGUF stores as f16,
@@ -137,12 +158,18 @@ func writeHyperparameters(out *gguf.Writer, w *reference.Weights, cfg Config, fi
 	}
 }
 
-// writeVocab writes a WPM ("bert") vocabulary in llama.cpp's phantom-space
-// form with its special-token ids. With tokenizer.ggml.model = "bert",
-// llama_tokenize(add_special=true) always wraps text in the bos and
-// separator tokens, so bos is [CLS]; the add_* flags are written for readers
-// that consult them.
-func writeVocab(out *gguf.Writer, vocab []string, typeVocab int) {
+// writeVocab writes the vocabulary with its special-token ids, as
+// llama.cpp's converter does for the tokenizer cfg names.
+//
+// WordPiece ("bert") uses the phantom-space form; with this model type
+// llama_tokenize(add_special=true) always wraps text in the bos and separator
+// tokens, so bos is [CLS]; the add_* flags are written for readers that
+// consult them. SentencePiece unigram ("t5", as XLM-RoBERTa) renames the
+// specials <s> </s> <pad> <unk> <mask> and gives every piece the same score,
+// so the tokenizer prefers whole words; XLM-R wraps text in <s> ... </s>.
+func writeVocab(out *gguf.Writer, cfg Config, typeVocab int, segmented bool) {
+	vocab := cfg.vocab()
+	ugm := cfg.Tokenizer == "ugm"
 	tokens := make([]string, len(vocab))
 	types := make([]int32, len(vocab))
 	for i, tok := range vocab {
@@ -151,9 +178,32 @@ func writeVocab(out *gguf.Writer, vocab []string, typeVocab int) {
 		if isSpecial(tok) {
 			types[i] = 3 // LLAMA_TOKEN_TYPE_CONTROL
 		}
+		if ugm {
+			tokens[i] = sentencePieceForm(tok)
+			if tok == "[UNK]" {
+				types[i] = 2 // LLAMA_TOKEN_TYPE_UNKNOWN, as XLM-R's converted vocabularies have
+			}
+		}
+	}
+	if segmented {
+		tokens, types, _ = segments.ExtendVocab(tokens, types) // lengths match by construction
+		out.AddKV(segments.OffsetKey, uint32(len(vocab)))
 	}
 	s := findSpecials(vocab)
-	out.AddKV("tokenizer.ggml.model", "bert")
+	eos := int32(-1) // WordPiece has none: [SEP] ends a sequence
+	if ugm {
+		eos = s.sep
+		scores := make([]float32, len(tokens))
+		for i := range scores {
+			scores[i] = -1
+		}
+		out.AddKV("tokenizer.ggml.model", "t5")
+		out.AddKV("tokenizer.ggml.scores", scores)
+		out.AddKV("tokenizer.ggml.add_space_prefix", true)
+		out.AddKV("tokenizer.ggml.remove_extra_whitespaces", true)
+	} else {
+		out.AddKV("tokenizer.ggml.model", "bert")
+	}
 	out.AddKV("tokenizer.ggml.tokens", tokens)
 	out.AddKV("tokenizer.ggml.token_type", types)
 	// Sizes the token_types tensor; without it llama.cpp expects zero rows
@@ -169,6 +219,7 @@ func writeVocab(out *gguf.Writer, vocab []string, typeVocab int) {
 		{"tokenizer.ggml.unknown_token_id", s.unk},
 		{"tokenizer.ggml.padding_token_id", s.pad},
 		{"tokenizer.ggml.mask_token_id", s.mask},
+		{"tokenizer.ggml.eos_token_id", eos},
 	}
 	for _, kv := range ids {
 		if kv.id >= 0 {
@@ -176,6 +227,6 @@ func writeVocab(out *gguf.Writer, vocab []string, typeVocab int) {
 		}
 	}
 	out.AddKV("tokenizer.ggml.add_bos_token", true)
-	out.AddKV("tokenizer.ggml.add_sep_token", true)
-	out.AddKV("tokenizer.ggml.add_eos_token", false)
+	out.AddKV("tokenizer.ggml.add_sep_token", !ugm)
+	out.AddKV("tokenizer.ggml.add_eos_token", ugm)
 }

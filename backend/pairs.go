@@ -1,0 +1,166 @@
+package backend
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/rerank-api/rerank-api/backend/llama"
+	"github.com/rerank-api/rerank-api/catalog"
+	"github.com/rerank-api/rerank-api/convert/segments"
+)
+
+// pairStyle is how a cross-encoder's tokenizer joins a query and a document,
+// as Hugging Face's tokenizers do for a text pair.
+type pairStyle int
+
+const (
+	// bertPair is BertTokenizer's "[CLS] q [SEP] d [SEP]", token type 0 up
+	// to the first [SEP] and 1 after it.
+	bertPair pairStyle = iota
+	// robertaPair is XLMRobertaTokenizer's (and RobertaTokenizer's)
+	// "<s> q </s></s> d </s>", all token type 0.
+	robertaPair
+)
+
+// pairFormat turns token ids into the pair sequences one rerank model reads.
+// It is fixed when the model loads.
+type pairFormat struct {
+	style    pairStyle
+	cls, sep int32
+	// typeOffset is added to segment-B ids (convert/segments); 0 when the
+	// GGUF has no segment-B rows or the model needs none.
+	typeOffset int32
+	// approximate: the model has two token types but no segment-B rows, so
+	// the document half is embedded as type 0 and scores are off.
+	approximate bool
+	docPrefix   []int32 // the catalog's document prefix, tokenized
+	// label is the output whose probability is the score when the head has
+	// several; outputs is the head's width.
+	label, outputs int
+}
+
+// newPairFormat reads what pairing needs from the loaded model: the
+// tokenizer family (WordPiece means BERT; SentencePiece and byte-level BPE
+// mean the RoBERTa template), the special ids, the segment-B offset and the
+// relevant label.
+func newPairFormat(model *llama.Model, entry catalog.Entry) (*pairFormat, error) {
+	info := model.Info
+	f := &pairFormat{style: robertaPair, cls: info.BOS, sep: info.SEP, outputs: info.ClassOutputs}
+	if model.Meta("tokenizer.ggml.model") == "bert" {
+		f.style = bertPair
+	}
+	if f.sep < 0 {
+		f.sep = info.EOS // XLM-R GGUFs may name </s> only as eos
+	}
+	if f.cls < 0 || f.sep < 0 {
+		return nil, fmt.Errorf("the vocabulary has no [CLS]/<s> (bos) or [SEP]/</s> (sep, eos) token to build pairs with")
+	}
+	if f.style == bertPair {
+		if v, err := strconv.Atoi(model.Meta(segments.OffsetKey)); err == nil && v > 0 && 2*v <= info.VocabSize {
+			f.typeOffset = int32(v)
+		} else if types, _ := strconv.Atoi(model.Meta("tokenizer.ggml.token_type_count")); types >= 2 {
+			f.approximate = true
+		}
+	}
+	f.label = f.outputs - 1
+	if entry.RelevantLabel != nil {
+		f.label = *entry.RelevantLabel
+	}
+	if f.outputs > 1 && f.label >= f.outputs {
+		return nil, fmt.Errorf("the catalog's relevant_label %d is not one of the model's %d outputs", f.label, f.outputs)
+	}
+	if entry.DocumentPrefix != "" {
+		ids, err := model.Tokenize(entry.DocumentPrefix, false, false)
+		if err != nil {
+			return nil, fmt.Errorf("tokenizing the document prefix: %w", err)
+		}
+		f.docPrefix = ids
+	}
+	return f, nil
+}
+
+// specials is the number of special tokens a pair adds.
+func (f *pairFormat) specials() int {
+	if f.style == bertPair {
+		return 3
+	}
+	return 4
+}
+
+// pair builds one sequence from a query and a document chunk, both without
+// specials. Under bertPair the document and its closing [SEP] are segment B:
+// their ids are shifted by typeOffset so llama.cpp embeds them as type 1.
+func (f *pairFormat) pair(query, doc []int32) []int32 {
+	seq := make([]int32, 0, len(query)+len(f.docPrefix)+len(doc)+f.specials())
+	seq = append(seq, f.cls)
+	seq = append(seq, query...)
+	seq = append(seq, f.sep)
+	if f.style == robertaPair {
+		return append(append(append(append(seq, f.sep), f.docPrefix...), doc...), f.sep)
+	}
+	for _, part := range [][]int32{f.docPrefix, doc, {f.sep}} {
+		for _, id := range part {
+			seq = append(seq, id+f.typeOffset)
+		}
+	}
+	return seq
+}
+
+// span is a half-open range [start, end) of document tokens.
+type span struct{ start, end int }
+
+// chunkOverlapDivisor sets how much consecutive chunks share: an eighth of
+// a chunk, so a passage cut by a chunk boundary still appears whole in one
+// of the two chunks when it is shorter than that, at a cost of ~14% more
+// tokens than cutting without overlap.
+const chunkOverlapDivisor = 8
+
+// chunkSpans splits n document tokens into windows of at most size tokens
+// that overlap by size/8, at most maxChunks of them (0: no limit). The last
+// window ends at the document's end and is full length, rather than a short
+// tail whose score would rest on a few tokens.
+func chunkSpans(n, size, maxChunks int) []span {
+	if n <= size {
+		return []span{{0, n}}
+	}
+	stride := size - size/chunkOverlapDivisor
+	var out []span
+	for start := 0; maxChunks <= 0 || len(out) < maxChunks; start += stride {
+		if start+size >= n {
+			return append(out, span{n - size, n})
+		}
+		out = append(out, span{start, start + size})
+	}
+	return out
+}
+
+// relevance turns one sequence's head outputs into its score: the sigmoid
+// of a single logit (what sentence-transformers' CrossEncoder and TEI
+// return), or the softmax probability of label among several. raw is the
+// logit itself (of label), which RawScores returns.
+func relevance(logits []float32, label int) (prob, raw float64) {
+	if len(logits) == 1 {
+		raw = float64(logits[0])
+		return sigmoid(raw), raw
+	}
+	m := math.Inf(-1)
+	for _, l := range logits {
+		m = max(m, float64(l))
+	}
+	var sum float64
+	for _, l := range logits {
+		sum += math.Exp(float64(l) - m)
+	}
+	raw = float64(logits[label])
+	return math.Exp(raw-m) / sum, raw
+}
+
+// sigmoid without overflow: exp is only taken of non-positive numbers.
+func sigmoid(x float64) float64 {
+	if x >= 0 {
+		return 1 / (1 + math.Exp(-x))
+	}
+	e := math.Exp(x)
+	return e / (1 + e)
+}

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/rerank-api/rerank-api/backend"
+)
+
+func rerankCommand() *cli.Command {
+	flags := append(catalogFlags(), engineFlags()...)
+	flags = append(flags, logFlags()...)
+	flags = append(flags,
+		&cli.StringFlag{Name: "model", Usage: "catalog name or Hugging Face id (default: --reranker-model)"},
+		&cli.StringFlag{Name: "query", Aliases: []string{"q"}, Required: true, Usage: "text to rank the documents against"},
+		&cli.IntFlag{Name: "top-n", Usage: "print only the N most relevant documents (default: all)"},
+		&cli.BoolFlag{Name: "raw-scores", Usage: "print the classifier's logits instead of probabilities"},
+		&cli.BoolFlag{Name: "truncate", Usage: "cut long documents instead of scoring them in chunks"},
+	)
+	return &cli.Command{
+		Name:      "rerank",
+		Usage:     "rank documents by relevance to a query and print Cohere-style JSON",
+		ArgsUsage: "DOC...",
+		Flags:     flags,
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return errors.New("give at least one document: rerank-api rerank [--model M] --query Q DOC...")
+			}
+			engine, err := oneShotEngine(c, "embedding-model")
+			if err != nil {
+				return err
+			}
+			defer engine.Close()
+			docs := c.Args().Slice()
+			res, err := engine.Rerank(c.Context, backend.RerankRequest{
+				Model: c.String("model"), Query: c.String("query"), Documents: docs,
+				TopN: c.Int("top-n"), RawScores: c.Bool("raw-scores"), Truncate: c.Bool("truncate"),
+			})
+			if err != nil {
+				return err
+			}
+			type document struct {
+				Text string `json:"text"`
+			}
+			type result struct {
+				Index          int      `json:"index"`
+				RelevanceScore float64  `json:"relevance_score"`
+				Document       document `json:"document"`
+			}
+			out := struct {
+				Model   string   `json:"model"`
+				Results []result `json:"results"`
+				Tokens  int      `json:"total_tokens"`
+			}{Model: res.Model, Results: []result{}, Tokens: res.Tokens}
+			for _, d := range res.Results {
+				out.Results = append(out.Results, result{d.Index, d.Score, document{docs[d.Index]}})
+			}
+			enc := json.NewEncoder(os.Stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(out)
+		},
+	}
+}
