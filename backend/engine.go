@@ -14,6 +14,7 @@ import (
 
 	"github.com/rerank-api/rerank-api/backend/llama"
 	"github.com/rerank-api/rerank-api/catalog"
+	"github.com/rerank-api/rerank-api/pull"
 )
 
 // Config holds the engine's knobs; cmd/ fills it from flags and environment.
@@ -36,6 +37,11 @@ type Config struct {
 	MaxQueuedSequences int
 	// MaxConcurrentRequests beyond which requests fail with ErrOverloaded.
 	MaxConcurrentRequests int
+	// Puller downloads catalog models on their first request; nil (serve
+	// --offline) serves only what is on disk.
+	Puller *pull.Puller
+	// PullWait bounds how long a request waits for a download.
+	PullWait time.Duration
 }
 
 // Defaults the engine applies to zero fields.
@@ -176,8 +182,14 @@ func (e *Engine) resolve(name string, kind catalog.Kind) (catalog.Entry, error) 
 	return entry, nil
 }
 
-// acquire takes a reference on a loaded model, loading it if needed.
+// acquire takes a reference on a loaded model, downloading and loading it
+// if needed.
 func (e *Engine) acquire(ctx context.Context, name string) (*loadedModel, func(), error) {
+	if entry, err := e.catalog.Lookup(name); err == nil {
+		if err := e.ensureDownloaded(ctx, entry); err != nil {
+			return nil, nil, err
+		}
+	}
 	m, release, err := e.pool.Acquire(ctx, name)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -194,6 +206,26 @@ func (e *Engine) acquire(ctx context.Context, name string) (*loadedModel, func()
 	delete(e.loadErrors, name)
 	e.mu.Unlock()
 	return m, release, nil
+}
+
+// open resolves a requested model name for kind, admits the request and
+// takes a reference on the loaded model: what every request does before its
+// model work. release gives both back.
+func (e *Engine) open(ctx context.Context, name string, kind catalog.Kind) (m *loadedModel, release func(), err error) {
+	entry, err := e.resolve(name, kind)
+	if err != nil {
+		return nil, nil, err
+	}
+	done, err := e.admit()
+	if err != nil {
+		return nil, nil, err
+	}
+	m, unref, err := e.acquire(ctx, entry.Name)
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	return m, func() { unref(); done() }, nil
 }
 
 // admit enforces MaxConcurrentRequests.

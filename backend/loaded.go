@@ -6,6 +6,7 @@ import (
 
 	"github.com/rerank-api/rerank-api/backend/llama"
 	"github.com/rerank-api/rerank-api/catalog"
+	"github.com/rerank-api/rerank-api/convert/segments"
 )
 
 // loadedModel is one GGUF ready to serve: its weights, its inference
@@ -20,6 +21,9 @@ type loadedModel struct {
 	// capped by the positions the model was trained with.
 	maxTokens int
 	width     int
+	// pairs builds (query, document) sequences; nil unless the model scores
+	// pairs (rank pooling).
+	pairs *pairFormat
 }
 
 func (m *loadedModel) Close() {
@@ -58,6 +62,9 @@ func (l modelLoader) Size(name string) (uint64, error) {
 }
 
 func notDownloaded(entry catalog.Entry, path string) error {
+	if entry.Source.Repo == "" {
+		return fmt.Errorf("%w: model %q has no file at %s and no source to download it from; put its GGUF there", ErrModelUnavailable, entry.Name, path)
+	}
 	return fmt.Errorf("%w: model %q is not downloaded (no file at %s); run: rerank-api pull %s", ErrModelUnavailable, entry.Name, path, entry.Name)
 }
 
@@ -78,6 +85,7 @@ func (l modelLoader) Load(name string) (*loadedModel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrModelUnavailable, err)
 	}
+	entry = withModelDefaults(entry, model)
 	m := &loadedModel{entry: entry, model: model, maxTokens: model.Info.TrainContext}
 	if entry.MaxLength > 0 && entry.MaxLength < m.maxTokens {
 		m.maxTokens = entry.MaxLength
@@ -98,6 +106,19 @@ func (l modelLoader) Load(name string) (*loadedModel, error) {
 		m.contexts = append(m.contexts, c)
 	}
 	m.width = m.contexts[0].Width()
+	if m.contexts[0].Pooling() == llama.PoolingRank {
+		if m.pairs, err = newPairFormat(model, entry); err != nil {
+			m.Close()
+			return nil, fmt.Errorf("%w: %s: %w", ErrModelUnavailable, name, err)
+		}
+		if m.pairs.approximate {
+			// Once per load: the GGUF came from a converter that does not
+			// write convert/segments' rows, and llama.cpp gives every token
+			// type 0 (DESIGN.md §2).
+			log.Warn().Msg("the model has two token types but its GGUF has no segment-B rows (" + segments.OffsetKey +
+				"): documents are embedded as token type 0 and scores are approximate; reconvert it with rerank-api's converter")
+		}
+	}
 	encoders := make([]Encoder, len(m.contexts))
 	for i, c := range m.contexts {
 		encoders[i] = c

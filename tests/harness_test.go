@@ -79,7 +79,7 @@ func launch(wantReady bool, args ...string) (*serverProcess, error) {
 	if err != nil {
 		return nil, err
 	}
-	all := append([]string{"serve", "--host", "127.0.0.1", "--port", fmt.Sprint(port), "--log-format", "json", "--threads", "2"}, args...)
+	all := append([]string{"serve", "--host", "127.0.0.1", "--port", fmt.Sprint(port), "--log-format", "json", "--threads", "2", "--offline"}, args...)
 	cmd := exec.Command(bin, all...)
 	stderr := &bytes.Buffer{}
 	cmd.Stderr = stderr

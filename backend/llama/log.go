@@ -60,7 +60,7 @@ func goLogSink(level C.int, text *C.char) {
 	log.WithLevel(lineLevel).Str("component", "llama.cpp").Msg(line)
 }
 
-// lastError keeps llama.cpp's most recent error line so a failed call (which
+// lastError keeps llama.cpp's error lines since the last reset so a failed call (which
 // returns only NULL or -1) can say why. Loads may run concurrently, so the
 // message is best effort: it is only ever shown, never acted on.
 var lastError errorLine
@@ -70,8 +70,20 @@ type errorLine struct {
 	msg string
 }
 
-func (e *errorLine) set(s string) { e.Lock(); e.msg = s; e.Unlock() }
-func (e *errorLine) reset()       { e.set("") }
+// set appends a line: llama.cpp's first error usually names the cause
+// ("tensor 'x' has wrong shape") and the last only says that loading failed.
+func (e *errorLine) set(s string) {
+	e.Lock()
+	defer e.Unlock()
+	if e.msg != "" && len(e.msg) < 2048 {
+		e.msg += "; "
+	}
+	if len(e.msg) < 2048 {
+		e.msg += s
+	}
+}
+
+func (e *errorLine) reset() { e.Lock(); e.msg = ""; e.Unlock() }
 
 func (e *errorLine) get(fallback string) string {
 	e.Lock()

@@ -38,6 +38,7 @@ func engineFlags() []cli.Flag {
 		&cli.IntFlag{Name: "n-gpu-layers", EnvVars: []string{"N_GPU_LAYERS"}, Value: -1, Usage: "layers to offload to a GPU; -1 offloads all"},
 		&cli.StringFlag{Name: "lib-dir", EnvVars: []string{"LIB_DIR"}, Usage: "directory of ggml backend libraries (libggml-cuda.so...); default: lib/ next to the binary"},
 		&cli.IntFlag{Name: "max-concurrent-requests", EnvVars: []string{"MAX_CONCURRENT_REQUESTS"}, Value: 512, Usage: "requests in progress beyond which new ones get 503"},
+		&cli.BoolFlag{Name: "offline", EnvVars: []string{"HF_HUB_OFFLINE"}, Usage: "never download: serve only models already in the models dir"},
 	}
 }
 

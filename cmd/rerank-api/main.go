@@ -20,6 +20,10 @@ func main() {
 			serveCommand(),
 			modelsCommand(),
 			embedCommand(),
+			rerankCommand(),
+			pullCommand(),
+			convertCommand(),
+			quantizeCommand(),
 		},
 	}
 	if err := app.Run(os.Args); err != nil {

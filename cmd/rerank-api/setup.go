@@ -82,9 +82,38 @@ func newEngine(c *cli.Context, cat *catalog.Catalog, logger zerolog.Logger) (*ba
 	for _, d := range backend.Devices(libDir) {
 		logger.Info().Str("device", d.Name).Str("kind", d.Kind).Str("description", d.Description).Uint64("memory_total", d.TotalBytes).Msg("compute device")
 	}
+	if !c.Bool("offline") {
+		cfg.Puller = newPuller(cfg.ModelsDir)
+		cfg.Puller.Progress = nil // many requests may wait on a pull; the log gets one line per step
+		cfg.Puller.Log = func(msg string) { logger.Info().Msg(msg) }
+	}
 	e := backend.New(cfg, cat, logger)
 	eff := e.Config()
 	logger.Info().Int("workers", eff.Workers).Int("threads", eff.Threads).Int("max_batch_tokens", eff.BatchTokens).
 		Uint64("memory_budget", eff.BudgetBytes).Dur("keep_alive", eff.KeepAlive).Bool("flash_attn", eff.FlashAttention).Msg("engine configured")
 	return e, nil
+}
+
+// oneShotEngine prepares a command that prints JSON on stdout (embed,
+// rerank): logging, kept at warn unless asked so stderr stays quiet; the
+// catalog; and an engine that neither resolves nor loads the default model
+// named by the flag unusedDefault, which the command does not need.
+func oneShotEngine(c *cli.Context, unusedDefault string) (*backend.Engine, error) {
+	if !c.IsSet("log-level") {
+		if err := c.Set("log-level", "warn"); err != nil {
+			return nil, err
+		}
+	}
+	logger, err := setupLogging(c)
+	if err != nil {
+		return nil, err
+	}
+	cat, err := loadCatalog(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Set(unusedDefault, ""); err != nil {
+		return nil, err
+	}
+	return newEngine(c, cat, logger)
 }

@@ -1,0 +1,44 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/rerank-api/rerank-api/catalog"
+)
+
+// DefaultPullWait is how long a request waits for its model's first
+// download before it gets a 503 with Retry-After; the download goes on.
+const DefaultPullWait = 30 * time.Second
+
+// ensureDownloaded pulls a catalog model that is not on disk yet, when the
+// engine has a Puller (serve without --offline). Requests for a model being
+// downloaded share the one download.
+func (e *Engine) ensureDownloaded(ctx context.Context, entry catalog.Entry) error {
+	path := entry.ModelPath(e.cfg.ModelsDir)
+	if _, err := os.Stat(path); err == nil || e.cfg.Puller == nil || entry.Source.Repo == "" {
+		return nil // a missing file that cannot be pulled is reported by the loader
+	}
+	wait := e.cfg.PullWait
+	if wait <= 0 {
+		wait = DefaultPullWait
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	if !e.cfg.Puller.InProgress(entry) {
+		e.log.Info().Str("model", entry.Name).Msg("model not on disk; pulling it")
+	}
+	err := e.cfg.Puller.Pull(waitCtx, entry)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w: model %q is being downloaded; retry in a while (or run: rerank-api pull %s)", ErrModelUnavailable, entry.Name, entry.Name)
+	}
+	return fmt.Errorf("%w: pulling %q failed: %w", ErrModelUnavailable, entry.Name, err)
+}

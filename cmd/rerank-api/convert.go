@@ -1,0 +1,109 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/rerank-api/rerank-api/backend/llama"
+	"github.com/rerank-api/rerank-api/convert"
+)
+
+func convertCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "convert",
+		Usage: "convert a Hugging Face checkpoint directory to GGUF",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "input", Required: true, Usage: "model directory (config.json, safetensors or pytorch_model.bin, tokenizer files)"},
+			&cli.StringFlag{Name: "output", Required: true, Usage: "GGUF file to write"},
+			&cli.StringFlag{Name: "outtype", Value: "f16", Usage: "f32, f16, bf16, q8_0, q4_k_m, q5_k_m or q6_k"},
+			&cli.IntFlag{Name: "threads", Usage: "quantization threads (default: all cores)"},
+		},
+		Action: func(c *cli.Context) error {
+			progress := newProgressLine(os.Stderr, "converting")
+			err := convert.Convert(c.Context, convert.Options{
+				Input:    c.String("input"),
+				Output:   c.String("output"),
+				OutType:  c.String("outtype"),
+				Progress: progress.tensor,
+				Warn:     func(msg string) { fmt.Fprintln(os.Stderr, "note:", msg) },
+				Quantize: func(in, out, typ string) error {
+					progress.done()
+					fmt.Fprintf(os.Stderr, "quantizing to %s with llama.cpp...\n", typ)
+					return quantize(in, out, typ, c.Int("threads"))
+				},
+			})
+			progress.done()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(os.Stderr, "wrote", c.String("output"))
+			return nil
+		},
+	}
+}
+
+func quantizeCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "quantize",
+		Usage:     "quantize a GGUF with llama.cpp's quantizer",
+		ArgsUsage: "IN.gguf OUT.gguf TYPE   (TYPE: " + strings.Join(llama.QuantTypes(), ", ") + ")",
+		Flags:     []cli.Flag{&cli.IntFlag{Name: "threads", Usage: "threads (default: all cores)"}},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 3 {
+				return fmt.Errorf("usage: rerank-api quantize IN.gguf OUT.gguf TYPE (TYPE: %s)", strings.Join(llama.QuantTypes(), ", "))
+			}
+			in, out, typ := c.Args().Get(0), c.Args().Get(1), c.Args().Get(2)
+			// Write next to the output and rename, so a failed run leaves
+			// nothing half-written under the final name.
+			part := out + ".partial"
+			defer os.Remove(part)
+			if err := quantize(in, part, typ, c.Int("threads")); err != nil {
+				return err
+			}
+			return os.Rename(part, out)
+		},
+	}
+}
+
+func quantize(in, out, typ string, threads int) error {
+	llama.Init("")
+	return llama.Quantize(in, out, typ, threads)
+}
+
+// progressLine shows per-tensor progress: one rewritten line on a terminal,
+// a line every tenth of the way otherwise (logs).
+type progressLine struct {
+	w        io.Writer
+	label    string
+	terminal bool
+	lastTick int
+	open     bool
+}
+
+func newProgressLine(f *os.File, label string) *progressLine {
+	fi, err := f.Stat()
+	return &progressLine{w: f, label: label, terminal: err == nil && fi.Mode()&os.ModeCharDevice != 0, lastTick: -1}
+}
+
+func (p *progressLine) tensor(done, total int, name string) {
+	if p.terminal {
+		fmt.Fprintf(p.w, "\r\033[K%s [%d/%d] %s", p.label, done, total, name)
+		p.open = true
+		return
+	}
+	if tick := done * 10 / total; tick != p.lastTick {
+		p.lastTick = tick
+		fmt.Fprintf(p.w, "%s %d/%d tensors (%d%%)\n", p.label, done, total, done*100/total)
+	}
+}
+
+func (p *progressLine) done() {
+	if p.open {
+		fmt.Fprintln(p.w)
+		p.open = false
+	}
+}

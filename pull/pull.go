@@ -1,0 +1,199 @@
+package pull
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/rerank-api/rerank-api/catalog"
+	"github.com/rerank-api/rerank-api/convert"
+	"github.com/rerank-api/rerank-api/hub"
+)
+
+// Puller downloads (and converts) models into ModelsDir.
+type Puller struct {
+	Hub       *hub.Client
+	ModelsDir string
+	// Quantize is llama.cpp's quantizer, for catalog recipes whose outtype
+	// is quantized.
+	Quantize func(in, out, outType string) error
+	// Progress receives download progress; Log receives one-line notes
+	// (conversion steps, warnings).
+	Progress hub.ProgressFunc
+	Log      func(msg string)
+
+	mu       sync.Mutex
+	inFlight map[string]*call
+}
+
+type call struct {
+	done chan struct{}
+	err  error
+}
+
+// Pull makes entry's GGUF exist at entry.ModelPath(ModelsDir). Callers for
+// the same model share one download; a caller whose ctx ends stops waiting
+// but the pull goes on for the others.
+func (p *Puller) Pull(ctx context.Context, entry catalog.Entry) error {
+	dest := entry.ModelPath(p.ModelsDir)
+	if _, err := os.Stat(dest); err == nil {
+		return nil
+	}
+	p.mu.Lock()
+	if p.inFlight == nil {
+		p.inFlight = map[string]*call{}
+	}
+	c, ok := p.inFlight[dest]
+	if !ok {
+		c = &call{done: make(chan struct{})}
+		p.inFlight[dest] = c
+		go func() {
+			// Detached from the first caller: others may still be waiting.
+			c.err = p.pull(context.WithoutCancel(ctx), entry, dest)
+			p.mu.Lock()
+			delete(p.inFlight, dest)
+			p.mu.Unlock()
+			close(c.done)
+		}()
+	}
+	p.mu.Unlock()
+	select {
+	case <-c.done:
+		return c.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// InProgress reports whether a pull of entry is running.
+func (p *Puller) InProgress(entry catalog.Entry) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.inFlight[entry.ModelPath(p.ModelsDir)]
+	return ok
+}
+
+func (p *Puller) pull(ctx context.Context, entry catalog.Entry, dest string) error {
+	src := entry.Source
+	if src.Repo == "" {
+		return fmt.Errorf("catalog entry %q has no source.repo to download from; put its GGUF at %s", entry.Name, dest)
+	}
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return err
+	}
+	if src.File != "" {
+		p.log("downloading %s from %s", src.File, src.Repo)
+		return p.Hub.Download(ctx, src.Repo, src.Revision, src.File, dest, hub.DownloadOptions{SHA256: src.SHA256, Progress: p.Progress})
+	}
+	return p.convert(ctx, src.Repo, src.Revision, src.Outtype, dest)
+}
+
+// convert downloads the checkpoint files a conversion needs into a cache
+// folder beside the models and converts them to dest.
+func (p *Puller) convert(ctx context.Context, repo, revision, outType, dest string) error {
+	files, err := p.Hub.ListFiles(ctx, repo, revision)
+	if err != nil {
+		return err
+	}
+	include := checkpointFiles(files)
+	dir := filepath.Join(p.ModelsDir, ".checkpoints", strings.ReplaceAll(repo, "/", "--"))
+	p.log("downloading the checkpoint of %s", repo)
+	if err := p.Hub.DownloadRepo(ctx, repo, revision, dir, include, p.Progress); err != nil {
+		return err
+	}
+	if outType == "" {
+		outType = "f16"
+	}
+	p.log("converting %s to %s", repo, outType)
+	return convert.Convert(ctx, convert.Options{
+		Input: dir, Output: dest, OutType: outType, Quantize: p.Quantize,
+		Warn: func(msg string) { p.log("%s", msg) },
+	})
+}
+
+// checkpointFiles selects what a conversion reads: configs, tokenizer and
+// sentence-transformers files, and one weight format (safetensors when the
+// repo has them, PyTorch otherwise; never ONNX, TF or Flax copies).
+func checkpointFiles(files []hub.RemoteFile) func(string) bool {
+	hasSafetensors := false
+	for _, f := range files {
+		if strings.HasSuffix(f.Path, ".safetensors") && !strings.Contains(f.Path, "/") {
+			hasSafetensors = true
+		}
+	}
+	return func(p string) bool {
+		base := path.Base(p)
+		dir := path.Dir(p)
+		switch {
+		case dir == "1_Pooling" || dir == "2_Normalize":
+			return strings.HasSuffix(base, ".json")
+		case dir != ".":
+			return false
+		case strings.HasSuffix(base, ".safetensors"), base == "model.safetensors.index.json":
+			return true
+		case base == "pytorch_model.bin", base == "pytorch_model.bin.index.json",
+			strings.HasPrefix(base, "pytorch_model-") && strings.HasSuffix(base, ".bin"):
+			return !hasSafetensors
+		}
+		switch base {
+		case "config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+			"vocab.txt", "sentencepiece.bpe.model", "tokenizer.model", "spiece.model",
+			"modules.json", "sentence_bert_config.json", "config_sentence_transformers.json":
+			return true
+		}
+		return false
+	}
+}
+
+func (p *Puller) log(format string, args ...any) {
+	if p.Log != nil {
+		p.Log(fmt.Sprintf(format, args...))
+	}
+}
+
+// ChooseGGUF picks the GGUF file of a repository pulled without naming
+// one: "" when it has none (it is a checkpoint to convert), the file when
+// it has exactly one, an error listing them when there are several.
+func (p *Puller) ChooseGGUF(ctx context.Context, repo, revision string) (string, error) {
+	files, err := p.Hub.ListFiles(ctx, repo, revision)
+	if err != nil {
+		return "", err
+	}
+	var ggufs []string
+	for _, f := range files {
+		if strings.HasSuffix(f.Path, ".gguf") {
+			ggufs = append(ggufs, f.Path)
+		}
+	}
+	switch len(ggufs) {
+	case 0:
+		return "", nil
+	case 1:
+		return ggufs[0], nil
+	}
+	return "", fmt.Errorf("%s has %d GGUF files; name one: rerank-api pull %s:FILE (one of %s)", repo, len(ggufs), repo, strings.Join(ggufs, ", "))
+}
+
+// Target is a pull request from the command line: a catalog entry, or an
+// ad-hoc repo (with an optional GGUF file) turned into one.
+func Target(cat *catalog.Catalog, spec string) (catalog.Entry, error) {
+	if e, err := cat.Lookup(spec); err == nil {
+		if !e.Supported() {
+			return e, fmt.Errorf("%s cannot run in llama.cpp: %s", e.Name, e.Reason)
+		}
+		return e, nil
+	}
+	repo, file, _ := strings.Cut(spec, ":")
+	if strings.Count(repo, "/") != 1 {
+		return catalog.Entry{}, fmt.Errorf("%q is neither a catalog model (see: rerank-api models) nor ORG/REPO[:FILE]", spec)
+	}
+	name := path.Base(repo)
+	if file != "" {
+		name = strings.TrimSuffix(path.Base(file), ".gguf")
+	}
+	return catalog.Entry{Name: name, Repo: repo, Kind: catalog.KindEmbedding, Source: catalog.Source{Repo: repo, File: file, Outtype: "f16"}}, nil
+}
