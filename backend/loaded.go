@@ -6,6 +6,7 @@ import (
 
 	"github.com/rerank-api/rerank-api/backend/llama"
 	"github.com/rerank-api/rerank-api/catalog"
+	"github.com/rerank-api/rerank-api/convert/keys"
 	"github.com/rerank-api/rerank-api/convert/segments"
 )
 
@@ -24,6 +25,9 @@ type loadedModel struct {
 	// pairs builds (query, document) sequences; nil unless the model scores
 	// pairs (rank pooling).
 	pairs *pairFormat
+	// logitScores: the cross-encoder's own activation is the identity
+	// (sentence-transformers' activation_fn), so its scores are its logits.
+	logitScores bool
 }
 
 func (m *loadedModel) Close() {
@@ -107,6 +111,7 @@ func (l modelLoader) Load(name string) (*loadedModel, error) {
 	}
 	m.width = m.contexts[0].Width()
 	if m.contexts[0].Pooling() == llama.PoolingRank {
+		m.logitScores = model.Meta(keys.ScoreActivation) == "none"
 		if m.pairs, err = newPairFormat(model, entry); err != nil {
 			m.Close()
 			return nil, fmt.Errorf("%w: %s: %w", ErrModelUnavailable, name, err)

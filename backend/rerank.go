@@ -56,7 +56,7 @@ func (e *Engine) Rerank(ctx context.Context, req RerankRequest) (*RerankResult, 
 		if prob > best[doc] {
 			best[doc] = prob
 			score := prob
-			if req.RawScores {
+			if req.RawScores || m.logitScores {
 				score = raw
 			}
 			res.Results[doc] = RankedDocument{Index: doc, Score: score}
