@@ -66,7 +66,17 @@ func newBERT(j *job) (converter, error) {
 	}
 	if b.classifier {
 		b.pooling = "rank"
-		b.labels = labelsOf(j.config)
+		out := "classifier.weight"
+		if b.roberta {
+			out = "classifier.out_proj.weight"
+		}
+		// The head's rows are the truth: transformers defaults num_labels to
+		// 2 and many configs leave it out.
+		rows := 0
+		if info, ok := j.ckpt.Info(out); ok && len(info.Shape) == 2 {
+			rows = int(info.Shape[0])
+		}
+		b.labels = labelsOf(j.config, rows)
 	} else {
 		b.pooling = j.st.Pooling
 		if b.pooling == "" {
@@ -77,8 +87,11 @@ func newBERT(j *job) (converter, error) {
 	return b, nil
 }
 
-func labelsOf(cfg *hfConfig) []string {
+func labelsOf(cfg *hfConfig, rows int) []string {
 	n := max(cfg.NumLabels, len(cfg.ID2Label), 1)
+	if rows > 0 {
+		n = rows
+	}
 	labels := make([]string, n)
 	for i := range labels {
 		labels[i] = cfg.ID2Label[strconv.Itoa(i)]
@@ -124,13 +137,17 @@ func (b *bertFamily) write(w *gguf.Writer, typ gguf.TensorType) error {
 	v.PadTo(nVocab)
 
 	typeRows := max(cfg.TypeVocabSize, 1)
-	exactTypes := b.classifier && typeRows == 2
+	// Segment B of a cross-encoder pair is token type 1; the other rows of
+	// larger type tables (some checkpoints have 16) are never used.
+	exactTypes := b.classifier && typeRows >= 2
 	if exactTypes {
 		if v.Tokens, v.Types, err = segments.ExtendVocab(v.Tokens, v.Types); err != nil {
 			return err
 		}
-		if len(v.Scores) > 0 {
-			v.Scores = append(v.Scores, make([]float32, nVocab)...)
+		for range len(v.Scores) {
+			// Far below any real piece, so a unigram tokenizer never picks
+			// a copy (segments.ExtendVocab).
+			v.Scores = append(v.Scores, -1e9)
 		}
 		w.AddKV(segments.OffsetKey, uint32(nVocab))
 	}
