@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
+
+	"github.com/rerank-api/rerank-api/internal/bytesize"
 )
 
 // Resource is what the pool holds: anything that must be freed.
@@ -179,7 +181,7 @@ func (p *Pool[V]) finishLoad(key string, call *loadCall[V], err error) {
 // least recently used first, and counts the bytes as used.
 func (p *Pool[V]) reserve(key string, size uint64) error {
 	if size > p.cfg.BudgetBytes {
-		return fmt.Errorf("%w: %s needs %s but the whole budget is %s; raise --max-memory", ErrBudget, key, formatBytes(size), formatBytes(p.cfg.BudgetBytes))
+		return fmt.Errorf("%w: %s needs %s but the whole budget is %s; raise --max-memory", ErrBudget, key, bytesize.Format(size), bytesize.Format(p.cfg.BudgetBytes))
 	}
 	var evicted []V
 	p.mu.Lock()
@@ -205,7 +207,7 @@ func (p *Pool[V]) reserve(key string, size uint64) error {
 	}
 	if !fits {
 		return fmt.Errorf("%w: %s needs %s but %s of the %s budget is held by models in use or pinned; retry later or raise --max-memory",
-			ErrBudget, key, formatBytes(size), formatBytes(inUse), formatBytes(p.cfg.BudgetBytes))
+			ErrBudget, key, bytesize.Format(size), bytesize.Format(inUse), bytesize.Format(p.cfg.BudgetBytes))
 	}
 	return nil
 }
@@ -291,17 +293,4 @@ func (p *Pool[V]) Close() {
 	for _, v := range values {
 		v.Close()
 	}
-}
-
-func formatBytes(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := uint64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/rerank-api/rerank-api/internal/bytesize"
 )
 
 const (
@@ -88,27 +90,14 @@ func (b *progressBar) update(file string, done, total int64) {
 func (b *progressBar) line(done, total int64, now time.Time) string {
 	s := b.file + "  "
 	if total > 0 {
-		s += fmt.Sprintf("%3d%%  %s / %s", done*100/total, formatBytes(done), formatBytes(total))
+		s += fmt.Sprintf("%3d%%  %s / %s", done*100/total, bytesize.Format(uint64(done)), bytesize.Format(uint64(total)))
 	} else {
-		s += formatBytes(done)
+		s += bytesize.Format(uint64(done))
 	}
 	if secs := now.Sub(b.start).Seconds(); secs > 0 && done > b.base {
-		s += fmt.Sprintf("  %s/s", formatBytes(int64(float64(done-b.base)/secs)))
+		s += fmt.Sprintf("  %s/s", bytesize.Format(uint64(float64(done-b.base)/secs)))
 	}
 	return s
-}
-
-func formatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 func isTerminal(w io.Writer) bool {

@@ -53,11 +53,3 @@ func TestProgressBarTerminalRedraws(t *testing.T) {
 		t.Errorf("output %q lacks the final a.gguf line or the next file", out)
 	}
 }
-
-func TestFormatBytes(t *testing.T) {
-	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1536: "1.5 KiB", 5 << 30: "5.0 GiB"} {
-		if got := formatBytes(n); got != want {
-			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
