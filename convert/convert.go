@@ -43,11 +43,15 @@ type converter interface {
 var architectures = map[string]func(job *job) (converter, error){
 	"BertModel":                           newBERT,
 	"BertForSequenceClassification":       newBERT,
-	"XLMRobertaModel":                     newBERT,
-	"XLMRobertaForSequenceClassification": newBERT,
+	"XLMRobertaModel":                     newXLMRoberta, // transformers' or the flash layout (jina.go)
+	"XLMRobertaForSequenceClassification": newXLMRoberta,
 	"RobertaModel":                        newBERT,
 	"RobertaForSequenceClassification":    newBERT,
 	"LukeModel":                           newBERT,
+	"JinaBertModel":                       newJinaBERT,
+	"JinaBertForMaskedLM":                 newJinaBERT,
+	"MistralModel":                        newLlama,
+	"LlamaModel":                          newLlama,
 }
 
 func supportedArchitectures() []string {
