@@ -1,18 +1,13 @@
 package convert
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
-	"github.com/rerank-api/rerank-api/convert/checkpoint"
 	"github.com/rerank-api/rerank-api/convert/gguf"
 	"github.com/rerank-api/rerank-api/convert/keys"
 	"github.com/rerank-api/rerank-api/convert/segments"
-	"github.com/rerank-api/rerank-api/convert/vocab"
 )
 
 // bertFamily converts BERT, RoBERTa/XLM-RoBERTa and LUKE encoders (with or
@@ -29,7 +24,6 @@ type bertFamily struct {
 	positionOffset int
 	labels         []string
 	pooling        string
-	missing        error // the first tensor not found with the expected shape
 }
 
 func newBERT(j *job) (converter, error) {
@@ -108,71 +102,16 @@ var poolingTypes = map[string]uint32{"mean": 1, "cls": 2, "last": 3, "rank": 4}
 func (b *bertFamily) write(w *gguf.Writer, typ gguf.TensorType) error {
 	cfg := b.config
 	hidden := cfg.HiddenSize
-	words, ok := b.ckpt.Info(b.prefix + "embeddings.word_embeddings.weight")
-	if !ok || len(words.Shape) != 2 || int(words.Shape[1]) != hidden {
-		return fmt.Errorf("word embeddings shape %v does not match hidden_size %d", words.Shape, hidden)
-	}
-	nVocab := int(words.Shape[0])
-	positions, ok := b.ckpt.Info(b.prefix + "embeddings.position_embeddings.weight")
-	if !ok {
-		return fmt.Errorf("%s: no position embeddings; only absolute-position BERT models map onto llama.cpp's bert", b.arch)
-	}
-	nCtx := int(positions.Shape[0]) - b.positionOffset
-	if nCtx < 1 {
-		return fmt.Errorf("position table has %d rows, fewer than the offset %d", positions.Shape[0], b.positionOffset)
-	}
-
-	v, err := vocab.FromDir(b.dir)
+	nVocab, nCtx, err := b.tableSizes()
 	if err != nil {
-		return fmt.Errorf("tokenizer: %w", err)
-	}
-	for _, msg := range v.Warnings {
-		b.warn("%s", msg)
-	}
-	if len(v.Tokens) > nVocab {
-		return fmt.Errorf("tokenizer has %d tokens but the embedding table only %d rows", len(v.Tokens), nVocab)
-	}
-	// Some checkpoints pad the embedding table past the tokenizer (to a
-	// multiple of 8 or 64); llama.cpp needs one token per row.
-	v.PadTo(nVocab)
-
-	typeRows := max(cfg.TypeVocabSize, 1)
-	// Segment B of a cross-encoder pair is token type 1; the other rows of
-	// larger type tables (some checkpoints have 16) are never used.
-	exactTypes := b.classifier && typeRows >= 2
-	if exactTypes {
-		if v.Tokens, v.Types, err = segments.ExtendVocab(v.Tokens, v.Types); err != nil {
-			return err
-		}
-		for range len(v.Scores) {
-			// Far below any real piece, so a unigram tokenizer never picks
-			// a copy (segments.ExtendVocab).
-			v.Scores = append(v.Scores, -1e9)
-		}
-		w.AddKV(segments.OffsetKey, uint32(nVocab))
-	}
-
-	fileType := map[gguf.TensorType]uint32{gguf.TensorF32: 0, gguf.TensorF16: 1, gguf.TensorBF16: 32}[typ]
-	w.AddKV("general.architecture", "bert")
-	w.AddKV("general.name", filepath.Base(filepath.Clean(b.dir)))
-	w.AddKV("general.file_type", fileType)
-	w.AddKV("bert.context_length", uint32(nCtx))
-	w.AddKV("bert.embedding_length", uint32(hidden))
-	w.AddKV("bert.feed_forward_length", uint32(cfg.IntermediateSize))
-	w.AddKV("bert.block_count", uint32(cfg.NumHiddenLayers))
-	w.AddKV("bert.attention.head_count", uint32(cfg.NumAttentionHeads))
-	w.AddKV("bert.attention.layer_norm_epsilon", float32(orDefault(cfg.LayerNormEps, 1e-12)))
-	w.AddKV("bert.attention.causal", false)
-	w.AddKV("bert.pooling_type", poolingTypes[b.pooling])
-	if b.classifier {
-		w.AddKV("bert.classifier.output_labels", b.labels)
-		w.AddKV(keys.ScoreActivation, cfg.scoreActivation(len(b.labels)))
-	}
-	if err := v.WriteGGUF(w); err != nil {
 		return err
 	}
-	w.AddKV("tokenizer.ggml.token_type_count", uint32(typeRows))
-	b.writeServingMetadata(w)
+	// Segment B of a cross-encoder pair is token type 1; the other rows of
+	// larger type tables (some checkpoints have 16) are never used.
+	exactTypes := b.classifier && cfg.TypeVocabSize >= 2
+	if err := b.writeEncoderHeader(w, "bert", typ, nVocab, nCtx, exactTypes); err != nil {
+		return err
+	}
 
 	// Tensors, in llama.cpp's order.
 	embd := b.prefix + "embeddings."
@@ -244,76 +183,67 @@ func (b *bertFamily) write(w *gguf.Writer, typ gguf.TensorType) error {
 		b.matrix(w, "cls.output.weight", out+".weight", typ)
 		b.vector(w, "cls.output.bias", out+".bias")
 	}
-	if b.missing != nil {
-		return b.missing
-	}
-	return w.Err()
+	return b.finish(w)
 }
 
-// writeServingMetadata records the sentence-transformers settings and the
-// tokenizer class the engine needs.
-func (b *bertFamily) writeServingMetadata(w *gguf.Writer) {
-	w.AddKV(keys.SourceArchitecture, b.arch)
-	if !b.classifier {
-		w.AddKV(keys.Normalize, b.st.Normalize)
+// tableSizes checks the embedding tables against config.json and returns
+// the vocabulary size and the number of positions llama.cpp may use.
+func (b *bertFamily) tableSizes() (nVocab, nCtx int, err error) {
+	hidden := b.config.HiddenSize
+	words, ok := b.ckpt.Info(b.prefix + "embeddings.word_embeddings.weight")
+	if !ok || len(words.Shape) != 2 || int(words.Shape[1]) != hidden {
+		return 0, 0, fmt.Errorf("word embeddings shape %v does not match hidden_size %d", words.Shape, hidden)
 	}
-	if b.st.MaxSeqLength > 0 {
-		w.AddKV(keys.MaxLength, uint32(b.st.MaxSeqLength))
+	positions, ok := b.ckpt.Info(b.prefix + "embeddings.position_embeddings.weight")
+	if !ok || len(positions.Shape) != 2 || int(positions.Shape[1]) != hidden {
+		return 0, 0, fmt.Errorf("%s: no position embeddings of width %d; only absolute positions map onto llama.cpp's bert", b.arch, hidden)
 	}
-	if b.st.QueryPrompt != "" {
-		w.AddKV(keys.QueryPrefix, b.st.QueryPrompt)
+	nCtx = int(positions.Shape[0]) - b.positionOffset
+	if nCtx < 1 {
+		return 0, 0, fmt.Errorf("position table has %d rows, fewer than the offset %d", positions.Shape[0], b.positionOffset)
 	}
-	if b.st.DocumentPrompt != "" {
-		w.AddKV(keys.DocumentPrefix, b.st.DocumentPrompt)
-	}
-	raw, err := os.ReadFile(filepath.Join(b.dir, "tokenizer_config.json"))
+	return int(words.Shape[0]), nCtx, nil
+}
+
+// writeEncoderHeader writes the hyperparameters, vocabulary and serving
+// metadata of an encoder of llama.cpp architecture arch ("bert" or
+// "jina-bert-v2") with nVocab embedding rows and nCtx trained positions.
+// segmentRows doubles the vocabulary for convert/segments, so segment B of
+// a cross-encoder pair can be read as token type 1.
+func (b *bertFamily) writeEncoderHeader(w *gguf.Writer, arch string, typ gguf.TensorType, nVocab, nCtx int, segmentRows bool) error {
+	cfg := b.config
+	v, err := b.loadVocab(nVocab)
 	if err != nil {
-		return
+		return err
 	}
-	var tc struct {
-		TokenizerClass string `json:"tokenizer_class"`
-	}
-	if json.Unmarshal(raw, &tc) == nil && tc.TokenizerClass == "BertJapaneseTokenizer" {
-		w.AddKV(keys.TokenizerClass, tc.TokenizerClass)
-		w.AddKV(keys.TokenizerConfig, string(raw))
-		b.warn("BertJapaneseTokenizer: llama.cpp cannot tokenize this model; rerank-api tokenizes it with MeCab + WordPiece at run time")
-	}
-}
-
-// matrix adds a 2-D tensor, HF [out, in] = GGML ne {in, out}.
-func (b *bertFamily) matrix(w *gguf.Writer, name, hfName string, typ gguf.TensorType) {
-	if info, ok := b.source(hfName, 2); ok {
-		ne := []uint64{uint64(info.Shape[1]), uint64(info.Shape[0])}
-		w.AddTensorFunc(name, ne, typ, func() ([]float32, error) { return b.ckpt.Float32(hfName) })
-	}
-}
-
-// vector adds a 1-D tensor; norms and biases stay f32 as llama.cpp expects.
-func (b *bertFamily) vector(w *gguf.Writer, name, hfName string) {
-	if info, ok := b.source(hfName, 1); ok {
-		w.AddTensorFunc(name, []uint64{uint64(info.Shape[0])}, gguf.TensorF32, func() ([]float32, error) { return b.ckpt.Float32(hfName) })
-	}
-}
-
-// source finds a checkpoint tensor of the given rank, or records why not.
-func (b *bertFamily) source(hfName string, dims int) (checkpoint.TensorInfo, bool) {
-	info, ok := b.ckpt.Info(hfName)
-	if ok && len(info.Shape) == dims {
-		return info, true
-	}
-	if b.missing == nil {
-		if ok {
-			b.missing = fmt.Errorf("tensor %s has shape %v, want %d dimensions", hfName, info.Shape, dims)
-		} else {
-			b.missing = fmt.Errorf("the checkpoint has no tensor %s, which %s needs", hfName, b.arch)
+	if segmentRows {
+		if v.Tokens, v.Types, err = segments.ExtendVocab(v.Tokens, v.Types); err != nil {
+			return err
 		}
+		for range len(v.Scores) {
+			// Far below any real piece, so a unigram tokenizer never picks
+			// a copy (segments.ExtendVocab).
+			v.Scores = append(v.Scores, -1e9)
+		}
+		w.AddKV(segments.OffsetKey, uint32(nVocab))
 	}
-	return info, false
-}
-
-func orDefault(v, d float64) float64 {
-	if v == 0 {
-		return d
+	b.writeGeneral(w, arch, typ)
+	w.AddKV(arch+".context_length", uint32(nCtx))
+	w.AddKV(arch+".embedding_length", uint32(cfg.HiddenSize))
+	w.AddKV(arch+".feed_forward_length", uint32(cfg.IntermediateSize))
+	w.AddKV(arch+".block_count", uint32(cfg.NumHiddenLayers))
+	w.AddKV(arch+".attention.head_count", uint32(cfg.NumAttentionHeads))
+	w.AddKV(arch+".attention.layer_norm_epsilon", float32(orDefault(cfg.LayerNormEps, 1e-12)))
+	w.AddKV(arch+".attention.causal", false)
+	w.AddKV(arch+".pooling_type", poolingTypes[b.pooling])
+	if b.classifier {
+		w.AddKV(arch+".classifier.output_labels", b.labels)
+		w.AddKV(keys.ScoreActivation, cfg.scoreActivation(len(b.labels)))
 	}
-	return v
+	if err := v.WriteGGUF(w); err != nil {
+		return err
+	}
+	w.AddKV("tokenizer.ggml.token_type_count", uint32(max(cfg.TypeVocabSize, 1)))
+	b.writeServingMetadata(w, !b.classifier)
+	return nil
 }

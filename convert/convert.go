@@ -71,6 +71,9 @@ type job struct {
 	arch   string
 	st     stInfo
 	ckpt   *checkpoint.Checkpoint
+	// missing is the first tensor not found with the expected shape; the
+	// tensor helpers record it so a write can add all tensors, then fail.
+	missing error
 }
 
 func (j *job) warn(format string, args ...any) {
@@ -113,6 +116,9 @@ func Convert(ctx context.Context, opts Options) error {
 	}
 	defer ckpt.Close()
 	j := &job{opts: opts, dir: opts.Input, config: cfg, arch: arch, st: st, ckpt: ckpt}
+	if st.QueryPromptName != "" && st.QueryPromptName != "query" {
+		j.warn("no \"query\" prompt; queries get the %s prompt %q", st.QueryPromptName, st.QueryPrompt)
+	}
 	conv, err := newConverter(j)
 	if err != nil {
 		return err

@@ -36,11 +36,12 @@ type hfConfig struct {
 
 // stInfo is what the sentence-transformers files say about a model.
 type stInfo struct {
-	Pooling        string // cls, mean, last; "" when no pooling module
-	Normalize      bool   // a Normalize module follows the pooling
-	MaxSeqLength   int
-	QueryPrompt    string
-	DocumentPrompt string
+	Pooling         string // cls, mean, last; "" when no pooling module
+	Normalize       bool   // a Normalize module follows the pooling
+	MaxSeqLength    int
+	QueryPrompt     string
+	QueryPromptName string // the prompts key QueryPrompt came from
+	DocumentPrompt  string
 }
 
 func readJSON(path string, v any) (bool, error) {
@@ -124,7 +125,13 @@ func readSentenceTransformers(dir string) (stInfo, error) {
 	if _, err := readJSON(filepath.Join(dir, "config_sentence_transformers.json"), &st); err != nil {
 		return info, err
 	}
-	info.QueryPrompt = st.Prompts["query"]
+	// e5-mistral names no "query" prompt but one per task; its model card
+	// retrieves with web_search_query.
+	for _, name := range []string{"query", "web_search_query"} {
+		if p, ok := st.Prompts[name]; ok && info.QueryPrompt == "" {
+			info.QueryPrompt, info.QueryPromptName = p, name
+		}
+	}
 	for _, k := range []string{"document", "passage", "corpus"} {
 		if p, ok := st.Prompts[k]; ok && info.DocumentPrompt == "" {
 			info.DocumentPrompt = p

@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/rerank-api/rerank-api/convert/gguf"
-	"github.com/rerank-api/rerank-api/convert/keys"
-	"github.com/rerank-api/rerank-api/convert/vocab"
 )
 
 // Jina AI's encoders come in two layouts llama.cpp runs:
@@ -78,7 +76,7 @@ func (f *xlmrFlash) write(w *gguf.Writer, typ gguf.TensorType) error {
 	if err != nil {
 		return err
 	}
-	if err := f.writeEncoderHeader(w, "bert", typ, nVocab, nCtx); err != nil {
+	if err := f.writeEncoderHeader(w, "bert", typ, nVocab, nCtx, false); err != nil {
 		return err
 	}
 	p := f.prefix
@@ -104,71 +102,7 @@ func (f *xlmrFlash) write(w *gguf.Writer, typ gguf.TensorType) error {
 		f.dense(w, "cls", "classifier.dense", typ)
 		f.dense(w, "cls.output", "classifier.out_proj", typ)
 	}
-	if f.missing != nil {
-		return f.missing
-	}
-	return w.Err()
-}
-
-// tableSizes checks the embedding tables against config.json and returns
-// the vocabulary size and the number of positions llama.cpp may use.
-func (b *bertFamily) tableSizes() (nVocab, nCtx int, err error) {
-	hidden := b.config.HiddenSize
-	words, ok := b.ckpt.Info(b.prefix + "embeddings.word_embeddings.weight")
-	if !ok || len(words.Shape) != 2 || int(words.Shape[1]) != hidden {
-		return 0, 0, fmt.Errorf("word embeddings shape %v does not match hidden_size %d", words.Shape, hidden)
-	}
-	positions, ok := b.ckpt.Info(b.prefix + "embeddings.position_embeddings.weight")
-	if !ok || len(positions.Shape) != 2 || int(positions.Shape[1]) != hidden {
-		return 0, 0, fmt.Errorf("%s: no position embeddings of width %d; only absolute positions map onto llama.cpp's bert", b.arch, hidden)
-	}
-	nCtx = int(positions.Shape[0]) - b.positionOffset
-	if nCtx < 1 {
-		return 0, 0, fmt.Errorf("position table has %d rows, fewer than the offset %d", positions.Shape[0], b.positionOffset)
-	}
-	return int(words.Shape[0]), nCtx, nil
-}
-
-// writeEncoderHeader writes the hyperparameters, vocabulary and serving
-// metadata of an encoder of llama.cpp architecture arch ("bert" or
-// "jina-bert-v2") that reads token type 0 only (no convert/segments rows),
-// with nVocab embedding rows and nCtx trained positions.
-func (b *bertFamily) writeEncoderHeader(w *gguf.Writer, arch string, typ gguf.TensorType, nVocab, nCtx int) error {
-	cfg := b.config
-	v, err := vocab.FromDir(b.dir)
-	if err != nil {
-		return fmt.Errorf("tokenizer: %w", err)
-	}
-	for _, msg := range v.Warnings {
-		b.warn("%s", msg)
-	}
-	if len(v.Tokens) > nVocab {
-		return fmt.Errorf("tokenizer has %d tokens but the embedding table only %d rows", len(v.Tokens), nVocab)
-	}
-	v.PadTo(nVocab)
-
-	fileType := map[gguf.TensorType]uint32{gguf.TensorF32: 0, gguf.TensorF16: 1, gguf.TensorBF16: 32}[typ]
-	w.AddKV("general.architecture", arch)
-	w.AddKV("general.name", filepath.Base(filepath.Clean(b.dir)))
-	w.AddKV("general.file_type", fileType)
-	w.AddKV(arch+".context_length", uint32(nCtx))
-	w.AddKV(arch+".embedding_length", uint32(cfg.HiddenSize))
-	w.AddKV(arch+".feed_forward_length", uint32(cfg.IntermediateSize))
-	w.AddKV(arch+".block_count", uint32(cfg.NumHiddenLayers))
-	w.AddKV(arch+".attention.head_count", uint32(cfg.NumAttentionHeads))
-	w.AddKV(arch+".attention.layer_norm_epsilon", float32(orDefault(cfg.LayerNormEps, 1e-12)))
-	w.AddKV(arch+".attention.causal", false)
-	w.AddKV(arch+".pooling_type", poolingTypes[b.pooling])
-	if b.classifier {
-		w.AddKV(arch+".classifier.output_labels", b.labels)
-		w.AddKV(keys.ScoreActivation, cfg.scoreActivation(len(b.labels)))
-	}
-	if err := v.WriteGGUF(w); err != nil {
-		return err
-	}
-	w.AddKV("tokenizer.ggml.token_type_count", uint32(max(cfg.TypeVocabSize, 1)))
-	b.writeServingMetadata(w)
-	return nil
+	return f.finish(w)
 }
 
 // dense adds a linear layer or layer norm hfName (.weight and .bias) as
@@ -225,7 +159,7 @@ func (m *jinaBERT) write(w *gguf.Writer, typ gguf.TensorType) error {
 	if cfg.MaxPositionEmbeddings < 1 {
 		return fmt.Errorf("config.json has no max_position_embeddings: llama.cpp needs the trained context length")
 	}
-	if err := m.writeEncoderHeader(w, "jina-bert-v2", typ, int(words.Shape[0]), cfg.MaxPositionEmbeddings); err != nil {
+	if err := m.writeEncoderHeader(w, "jina-bert-v2", typ, int(words.Shape[0]), cfg.MaxPositionEmbeddings, false); err != nil {
 		return err
 	}
 	p := m.prefix
@@ -247,8 +181,5 @@ func (m *jinaBERT) write(w *gguf.Writer, typ gguf.TensorType) error {
 		}
 		m.matrix(w, blk+"ffn_up.weight", hf+"mlp.gated_layers.weight", typ) // no bias
 	}
-	if m.missing != nil {
-		return m.missing
-	}
-	return w.Err()
+	return m.finish(w)
 }

@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 
 	"github.com/rerank-api/rerank-api/convert/gguf"
-	"github.com/rerank-api/rerank-api/convert/keys"
-	"github.com/rerank-api/rerank-api/convert/vocab"
 )
 
 // llamaFamily converts Llama and Mistral decoders used as embedders
@@ -18,7 +16,6 @@ type llamaFamily struct {
 	decoder decoderConfig
 	prefix  string // "model." when the checkpoint was saved from a *ForCausalLM
 	pooling string
-	missing error // the first tensor not found with the expected shape
 }
 
 // decoderConfig is what config.json says about a Llama/Mistral decoder
@@ -100,25 +97,15 @@ func (m *llamaFamily) write(w *gguf.Writer, typ gguf.TensorType) error {
 		return fmt.Errorf("config.json has no max_position_embeddings: llama.cpp needs the trained context length")
 	}
 
-	v, err := vocab.FromDir(m.dir)
+	v, err := m.loadVocab(nVocab)
 	if err != nil {
-		return fmt.Errorf("tokenizer: %w", err)
+		return err
 	}
-	for _, msg := range v.Warnings {
-		m.warn("%s", msg)
-	}
-	if len(v.Tokens) > nVocab {
-		return fmt.Errorf("tokenizer has %d tokens but the embedding table only %d rows", len(v.Tokens), nVocab)
-	}
-	v.PadTo(nVocab)
 	if m.pooling == "last" && !v.AddEOS {
 		m.warn("last-token pooling, but the tokenizer appends no EOS: the embedding is the last word's state; if the model card appends </s> by hand, set add_eos_token in tokenizer_config.json and convert again")
 	}
 
-	fileType := map[gguf.TensorType]uint32{gguf.TensorF32: 0, gguf.TensorF16: 1, gguf.TensorBF16: 32}[typ]
-	w.AddKV("general.architecture", "llama")
-	w.AddKV("general.name", filepath.Base(filepath.Clean(m.dir)))
-	w.AddKV("general.file_type", fileType)
+	m.writeGeneral(w, "llama", typ)
 	w.AddKV("llama.vocab_size", uint32(nVocab))
 	w.AddKV("llama.context_length", uint32(cfg.MaxPositionEmbeddings))
 	w.AddKV("llama.embedding_length", uint32(hidden))
@@ -137,7 +124,7 @@ func (m *llamaFamily) write(w *gguf.Writer, typ gguf.TensorType) error {
 	if err := v.WriteGGUF(w); err != nil {
 		return err
 	}
-	m.writeServingMetadata(w)
+	m.writeServingMetadata(w, true)
 
 	// Tensors, in llama.cpp's order.
 	q, kv := cfg.NumAttentionHeads*dc.HeadDim, dc.KVHeads*dc.HeadDim
@@ -156,45 +143,7 @@ func (m *llamaFamily) write(w *gguf.Writer, typ gguf.TensorType) error {
 		m.tensor(w, blk+"ffn_down.weight", hf+"mlp.down_proj.weight", typ, nil, hidden, ff)
 	}
 	m.tensor(w, "output_norm.weight", "norm.weight", gguf.TensorF32, nil, hidden)
-	if m.missing != nil {
-		return m.missing
-	}
-	return w.Err()
-}
-
-// writeServingMetadata records the sentence-transformers settings.
-func (m *llamaFamily) writeServingMetadata(w *gguf.Writer) {
-	w.AddKV(keys.SourceArchitecture, m.arch)
-	w.AddKV(keys.Normalize, m.st.Normalize)
-	if m.st.MaxSeqLength > 0 {
-		w.AddKV(keys.MaxLength, uint32(m.st.MaxSeqLength))
-	}
-	if p := m.queryPrompt(); p != "" {
-		w.AddKV(keys.QueryPrefix, p)
-	}
-	if m.st.DocumentPrompt != "" {
-		w.AddKV(keys.DocumentPrefix, m.st.DocumentPrompt)
-	}
-}
-
-// queryPrompt is the prompt queries get. e5-mistral names none "query":
-// its config_sentence_transformers.json lists one per task, and its model
-// card retrieves with web_search_query.
-func (m *llamaFamily) queryPrompt() string {
-	if m.st.QueryPrompt != "" {
-		return m.st.QueryPrompt
-	}
-	var st struct {
-		Prompts map[string]string `json:"prompts"`
-	}
-	if _, err := readJSON(filepath.Join(m.dir, "config_sentence_transformers.json"), &st); err != nil {
-		return ""
-	}
-	if p := st.Prompts["web_search_query"]; p != "" {
-		m.warn("no \"query\" prompt; queries get the web_search_query prompt %q", p)
-		return p
-	}
-	return ""
+	return m.finish(w)
 }
 
 // tensor adds the checkpoint tensor hfName (under the checkpoint's prefix)

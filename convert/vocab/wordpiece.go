@@ -85,3 +85,31 @@ func phantomForm(tok string, typ int32, prefix string) string {
 func isBracketed(tok string) bool {
 	return len(tok) >= 2 && strings.HasPrefix(tok, "[") && strings.HasSuffix(tok, "]")
 }
+
+// WordPieceTokens recovers vocab.txt from a WPM vocabulary in llama.cpp's
+// phantom-space form (tokenizer.ggml.tokens and token_type of a GGUF), for
+// tokenizers that run in Go on a GGUF's vocabulary: "▁word" → "word",
+// "piece" → "##piece", special, added and bracketed tokens as they are,
+// and an empty line's "[EMPTY_n]" placeholder back to "". It undoes
+// wordPiece exactly, except that a "##[x]" continuation comes back as
+// "[x]"; cl-tohoku's Japanese and BERT's vocabularies have none.
+func WordPieceTokens(tokens []string, types []int32) []string {
+	out := make([]string, len(tokens))
+	for i, tok := range tokens {
+		typ := TypeNormal
+		if i < len(types) {
+			typ = types[i]
+		}
+		switch {
+		case typ == TypeUnused && tok == fmt.Sprintf("[EMPTY_%d]", i):
+			out[i] = ""
+		case typ == TypeControl || typ == TypeUserDefined || isBracketed(tok):
+			out[i] = tok
+		case strings.HasPrefix(tok, phantomSpace):
+			out[i] = tok[len(phantomSpace):]
+		default:
+			out[i] = "##" + tok
+		}
+	}
+	return out
+}

@@ -1,6 +1,8 @@
 package vocab
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -116,5 +118,35 @@ func TestVocabTxtPhantomCollision(t *testing.T) {
 	_, err := FromDir(writeDir(t, map[string]string{"vocab.txt": "[UNK]\n[x]\n##[x]\n"}))
 	if err == nil || !strings.Contains(err.Error(), `both "[x]"`) {
 		t.Errorf("collision: %v", err)
+	}
+}
+
+// WordPieceTokens undoes the phantom-space rewrite: the GGUF's vocabulary
+// gives back vocab.txt, which the Go tokenizers of BertJapaneseTokenizer
+// models read at run time.
+func TestWordPieceTokensRoundTrip(t *testing.T) {
+	small := "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n[unused0]\n\nthe\n##ing\n##\n▁x\n"
+	dirs := map[string]string{"small": writeDir(t, map[string]string{"vocab.txt": small})}
+	if _, err := os.Stat("../../../shared/refdata/tokenizers/bert-base-japanese-v3/vocab.txt"); err == nil {
+		dirs["bert-base-japanese-v3"] = "../../../shared/refdata/tokenizers/bert-base-japanese-v3"
+	}
+	for name, dir := range dirs {
+		v, err := FromDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(filepath.Join(dir, "vocab.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+		if got := WordPieceTokens(v.Tokens, v.Types); !slices.Equal(got, want) {
+			for i := range min(len(got), len(want)) {
+				if got[i] != want[i] {
+					t.Fatalf("%s: token %d is %q, want %q", name, i, got[i], want[i])
+				}
+			}
+			t.Fatalf("%s: %d tokens, want %d", name, len(got), len(want))
+		}
 	}
 }
