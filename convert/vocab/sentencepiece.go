@@ -218,7 +218,10 @@ func (m *spModel) vocab(file string, cfg *hfConfig) (*Vocab, error) {
 		return nil, fmt.Errorf("SentencePiece model type %d is not supported (want unigram or BPE)", m.modelType)
 	}
 	fairseq := file == "sentencepiece.bpe.model"
-	if fairseq && !strings.HasPrefix(cfg.class, "XLMRoberta") && cfg.class != "" {
+	// MLukeTokenizer (luke-japanese, sentence-luke, GLuCoSE) keeps
+	// XLMRobertaTokenizer's fairseq ids for words; its entity vocabulary is
+	// separate and not converted.
+	if fairseq && !strings.HasPrefix(cfg.class, "XLMRoberta") && cfg.class != "MLukeTokenizer" && cfg.class != "" {
 		return nil, fmt.Errorf("%s renumbers sentencepiece.bpe.model's ids in its own way; only XLMRobertaTokenizer's layout is known: convert from its tokenizer.json", cfg.class)
 	}
 	if fairseq && len(m.pieces) < 3 {

@@ -169,6 +169,13 @@ func TestSentencePieceVocab(t *testing.T) {
 				t.Errorf("specials %+v", v)
 			}
 		}},
+		{"mLUKE: XLM-R's fairseq ids", "sentencepiece.bpe.model", spSpec{pieces: spPieces}, map[string]string{
+			"tokenizer_config.json": `{"tokenizer_class": "MLukeTokenizer"}`, "config.json": `{"vocab_size": 9}`,
+		}, func(t *testing.T, v *Vocab) {
+			if v.Tokens[0] != "<s>" || v.Tokens[3] != "<unk>" || v.Tokens[4] != "▁" || v.MASK != 8 {
+				t.Errorf("layout %q, mask %d", v.Tokens, v.MASK)
+			}
+		}},
 		{"T5: extra ids added after the pieces", "spiece.model", spSpec{pieces: spPieces}, map[string]string{
 			"tokenizer_config.json": `{"added_tokens_decoder": {"8": {"content": "<extra_id_0>", "special": true}, "7": {"content": "<extra_id_1>", "special": true},
 				"2": {"content": "</s>", "special": true}}}`,
