@@ -23,6 +23,9 @@ type convertCase struct {
 	// check compares a served vector with the reference one.
 	maxAbsDiff float64 // 0: not checked
 	minCosine  float64 // 0: not checked
+	// asArch rewrites config.json's architecture after writing, for
+	// architectures that share another's tensor layout.
+	asArch string
 }
 
 func runConvert(t *testing.T, args ...string) string {
@@ -56,6 +59,9 @@ func TestConvertedCheckpointsServeReferenceEmbeddings(t *testing.T) {
 		{name: "xlmr-f32", cfg: xlmr, opts: st("XLMRobertaModel", checkpoint.F32), outType: "f32", maxAbsDiff: tolerance},
 		{name: "bert-f16", cfg: bert, opts: st("BertModel", checkpoint.F16), outType: "f16", minCosine: 0.9999},
 		{name: "xlmr-sharded-bf16", cfg: xlmr, opts: func() testmodel.HFOptions { o := st("XLMRobertaModel", checkpoint.BF16); o.Sharded = true; return o }(), outType: "f32", minCosine: 0.999},
+		// sentence-luke / GLuCoSE: LUKE's word encoder is XLM-RoBERTa's (positions
+		// from pad+1); entity weights, when present, are dropped.
+		{name: "luke-f32", cfg: xlmr, opts: st("XLMRobertaModel", checkpoint.F32), outType: "f32", maxAbsDiff: tolerance, asArch: "LukeModel"},
 		{name: "bert-q8_0", cfg: bert, opts: st("BertModel", checkpoint.F32), outType: "q8_0", minCosine: 0.999},
 		{name: "wide-q4_k_m", cfg: wide, opts: st("BertModel", checkpoint.F32), outType: "q4_k_m", minCosine: 0.98},
 	}
@@ -69,6 +75,17 @@ func TestConvertedCheckpointsServeReferenceEmbeddings(t *testing.T) {
 		src := filepath.Join(dir, c.name+"-hf")
 		if err := testmodel.WriteHF(src, w, c.cfg, c.opts); err != nil {
 			t.Fatalf("%s: %v", c.name, err)
+		}
+		if c.asArch != "" {
+			cfgPath := filepath.Join(src, "config.json")
+			data, err := os.ReadFile(cfgPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data = []byte(strings.Replace(string(data), `"`+c.opts.Arch+`"`, `"`+c.asArch+`"`, 1))
+			if err := os.WriteFile(cfgPath, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 		runConvert(t, "--input", src, "--output", filepath.Join(dir, c.name+".gguf"), "--outtype", c.outType)
 		models[c.name] = &testModel{name: c.name, cfg: c.cfg, weights: w}
