@@ -49,7 +49,19 @@ type EmbedRequest struct {
 	// Dimensions keeps the first N components (Matryoshka truncation) and
 	// then re-normalizes when normalizing; 0 keeps all.
 	Dimensions int
+	// InputType prepends the model's query or document prefix to every
+	// text input; "" prepends nothing.
+	InputType InputType
 }
+
+// InputType says whether texts are queries or documents, for models that
+// were trained with a prefix on each (e5's "query: ", ruri's "検索クエリ: ").
+type InputType string
+
+const (
+	InputQuery    InputType = "query"
+	InputDocument InputType = "document"
+)
 
 // EmbedResult holds one vector per input, in input order.
 type EmbedResult struct {
@@ -105,6 +117,39 @@ type RerankResult struct {
 	Tokens int
 	Pairs  int
 	Stats  BatchStats // for the request log
+}
+
+// TokenizeRequest asks for the tokens a model reads for each input.
+type TokenizeRequest struct {
+	// Model is a catalog name or Hugging Face id of any kind; empty selects
+	// the default embedding model, else the default reranker.
+	Model  string
+	Inputs []string
+	// AddSpecial adds the special tokens the model reads around a text
+	// ([CLS] ... [SEP]).
+	AddSpecial bool
+	// InputType prepends the model's query or document prefix; offsets
+	// then count from the start of the prefix.
+	InputType InputType
+}
+
+// TokenizeResult holds one token list per input, in input order.
+type TokenizeResult struct {
+	Model  string
+	Tokens [][]Token
+}
+
+// Token is one token of a tokenized text.
+type Token struct {
+	ID int32
+	// Text is the text the token covers when its offsets are known, and
+	// its vocabulary entry otherwise ([CLS], or a piece whose text could
+	// not be located).
+	Text    string
+	Special bool
+	// Start and Stop are the token's byte offsets in the text; -1 when
+	// unknown, as for the specials added around a text.
+	Start, Stop int
 }
 
 // ModelStatus is a catalog entry with its local state.

@@ -25,7 +25,11 @@ func (e *Engine) Embed(ctx context.Context, req EmbedRequest) (*EmbedResult, err
 	if req.Dimensions > m.width {
 		return nil, fmt.Errorf("%w: dimensions %d is larger than the model's %d", ErrInvalidInput, req.Dimensions, m.width)
 	}
-	seqs, tokens, err := m.tokenizeAll(req.Inputs, req.Truncate)
+	prefix, err := m.prefix(req.InputType)
+	if err != nil {
+		return nil, err
+	}
+	seqs, tokens, err := m.tokenizeAll(req.Inputs, prefix, req.Truncate)
 	if err != nil {
 		return nil, err
 	}
@@ -53,19 +57,24 @@ func (e *Engine) Embed(ctx context.Context, req EmbedRequest) (*EmbedResult, err
 }
 
 // tokenizeAll turns inputs into token sequences no longer than the model
-// accepts, and counts their tokens.
-func (m *loadedModel) tokenizeAll(inputs []Input, truncate bool) ([][]int32, int, error) {
+// accepts, and counts their tokens. prefix goes before every text input;
+// token ids cannot take one.
+func (m *loadedModel) tokenizeAll(inputs []Input, prefix string, truncate bool) ([][]int32, int, error) {
 	seqs := make([][]int32, len(inputs))
 	total := 0
 	for i, in := range inputs {
 		ids := in.Tokens
 		if ids == nil {
 			var err error
-			ids, err = m.model.Tokenize(in.Text, true, false)
+			ids, err = m.tokenizer.Encode(prefix+in.Text, true)
 			if err != nil {
 				return nil, 0, fmt.Errorf("%w: input %d: %w", ErrInvalidInput, i, err)
 			}
 		} else {
+			if prefix != "" {
+				return nil, 0, fmt.Errorf("%w: input %d is token ids, to which the input type's prefix %q cannot be added; "+
+					"send text, or leave out input_type and put the prefix's tokens in the ids", ErrInvalidInput, i, prefix)
+			}
 			for _, id := range ids {
 				if id < 0 || int(id) >= m.model.Info.VocabSize {
 					return nil, 0, fmt.Errorf("%w: input %d: token id %d is outside the model's vocabulary [0, %d)", ErrInvalidInput, i, id, m.model.Info.VocabSize)

@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -42,6 +43,10 @@ type Config struct {
 	Puller *pull.Puller
 	// PullWait bounds how long a request waits for a download.
 	PullWait time.Duration
+	// MecabDicdir is the MeCab dictionary of BertJapaneseTokenizer models
+	// whose catalog entry names none (MECAB_DICDIR); "" uses the one
+	// their tokenizer config names.
+	MecabDicdir string
 }
 
 // Defaults the engine applies to zero fields.
@@ -151,15 +156,16 @@ func (e *Engine) Models() []ModelStatus {
 }
 
 // resolve finds the catalog entry for a requested name and checks it can
-// serve kind.
+// serve kind; kind "" accepts either (/tokenize), defaulting to the
+// embedding model, else the reranker.
 func (e *Engine) resolve(name string, kind catalog.Kind) (catalog.Entry, error) {
 	if name == "" {
 		name = e.cfg.DefaultEmbedding
-		if kind == catalog.KindRerank {
+		if kind == catalog.KindRerank || kind == "" && name == "" {
 			name = e.cfg.DefaultReranker
 		}
 		if name == "" {
-			return catalog.Entry{}, fmt.Errorf("%w: no model given and no default %s model is configured", ErrInvalidInput, kind)
+			return catalog.Entry{}, fmt.Errorf("%w: no model given and no default %s model is configured", ErrInvalidInput, cmp.Or(string(kind), "embedding or rerank"))
 		}
 	}
 	entry, err := e.catalog.Lookup(name)
@@ -172,7 +178,7 @@ func (e *Engine) resolve(name string, kind catalog.Kind) (catalog.Entry, error) 
 	if !entry.Supported() {
 		return entry, fmt.Errorf("%w: %q cannot run in llama.cpp: %s", ErrUnsupportedModel, entry.Name, entry.Reason)
 	}
-	if entry.Kind != kind {
+	if kind != "" && entry.Kind != kind {
 		hint := "POST /v1/rerank"
 		if entry.Kind == catalog.KindEmbedding {
 			hint = "POST /v1/embeddings"

@@ -14,10 +14,11 @@ import (
 // contexts (one per worker, all sharing the weights) and the batcher that
 // feeds them.
 type loadedModel struct {
-	entry    catalog.Entry
-	model    *llama.Model
-	contexts []*llama.Context
-	batcher  *Batcher
+	entry     catalog.Entry
+	model     *llama.Model
+	tokenizer textTokenizer
+	contexts  []*llama.Context
+	batcher   *Batcher
 	// maxTokens is the longest sequence accepted: the catalog's max_length,
 	// capped by the positions the model was trained with.
 	maxTokens int
@@ -36,6 +37,9 @@ func (m *loadedModel) Close() {
 	}
 	for _, c := range m.contexts {
 		c.Close()
+	}
+	if m.tokenizer != nil {
+		m.tokenizer.Close()
 	}
 	m.model.Close()
 }
@@ -91,6 +95,13 @@ func (l modelLoader) Load(name string) (*loadedModel, error) {
 	}
 	entry = withModelDefaults(entry, model)
 	m := &loadedModel{entry: entry, model: model, maxTokens: model.Info.TrainContext}
+	if m.tokenizer, err = newTextTokenizer(model, path, entry, cfg); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("%w: %s: %w", ErrModelUnavailable, name, err)
+	}
+	if _, ok := m.tokenizer.(japaneseTokenizer); ok {
+		log.Info().Msg("tokenizing with BertJapaneseTokenizer (MeCab + WordPiece in Go) instead of llama.cpp")
+	}
 	if entry.MaxLength > 0 && entry.MaxLength < m.maxTokens {
 		m.maxTokens = entry.MaxLength
 	}
@@ -112,7 +123,7 @@ func (l modelLoader) Load(name string) (*loadedModel, error) {
 	m.width = m.contexts[0].Width()
 	if m.contexts[0].Pooling() == llama.PoolingRank {
 		m.logitScores = model.Meta(keys.ScoreActivation) == "none"
-		if m.pairs, err = newPairFormat(model, entry); err != nil {
+		if m.pairs, err = newPairFormat(model, m.tokenizer, entry); err != nil {
 			m.Close()
 			return nil, fmt.Errorf("%w: %s: %w", ErrModelUnavailable, name, err)
 		}

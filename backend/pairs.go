@@ -44,7 +44,7 @@ type pairFormat struct {
 // tokenizer family (WordPiece means BERT; SentencePiece and byte-level BPE
 // mean the RoBERTa template), the special ids, the segment-B offset and the
 // relevant label.
-func newPairFormat(model *llama.Model, entry catalog.Entry) (*pairFormat, error) {
+func newPairFormat(model *llama.Model, tok textTokenizer, entry catalog.Entry) (*pairFormat, error) {
 	info := model.Info
 	f := &pairFormat{style: robertaPair, cls: info.BOS, sep: info.SEP, outputs: info.ClassOutputs}
 	if model.Meta("tokenizer.ggml.model") == "bert" {
@@ -71,7 +71,7 @@ func newPairFormat(model *llama.Model, entry catalog.Entry) (*pairFormat, error)
 		return nil, fmt.Errorf("the catalog's relevant_label %d is not one of the model's %d outputs", f.label, f.outputs)
 	}
 	if entry.DocumentPrefix != "" {
-		ids, err := model.Tokenize(entry.DocumentPrefix, false, false)
+		ids, err := tok.Encode(entry.DocumentPrefix, false)
 		if err != nil {
 			return nil, fmt.Errorf("tokenizing the document prefix: %w", err)
 		}

@@ -77,12 +77,14 @@ type pairPlan struct {
 	tokens int
 }
 
-// planPairs tokenizes the query and documents with llama.cpp's own
-// tokenizer (without specials: the pair template adds them) and fits each
-// document beside the query: whole, truncated, or in overlapping chunks.
+// planPairs tokenizes the prefixed query and the documents with the
+// model's tokenizer (without specials: the pair template adds them) and
+// fits each document beside the query: whole, truncated, or in
+// overlapping chunks. The prefixes are the loaded entry's: the catalog's,
+// else the GGUF's (withModelDefaults).
 func (m *loadedModel) planPairs(req RerankRequest) (*pairPlan, error) {
 	f := m.pairs
-	query, err := m.model.Tokenize(m.entry.QueryPrefix+req.Query, false, false)
+	query, err := m.tokenizer.Encode(m.entry.QueryPrefix+req.Query, false)
 	if err != nil {
 		return nil, fmt.Errorf("%w: query: %w", ErrInvalidInput, err)
 	}
@@ -101,7 +103,7 @@ func (m *loadedModel) planPairs(req RerankRequest) (*pairPlan, error) {
 	}
 	plan := &pairPlan{}
 	for i, text := range req.Documents {
-		doc, err := m.model.Tokenize(text, false, false)
+		doc, err := m.tokenizer.Encode(text, false)
 		if err != nil {
 			return nil, fmt.Errorf("%w: document %d: %w", ErrInvalidInput, i, err)
 		}

@@ -73,6 +73,10 @@ type Entry struct {
 	// positive class). One-output heads ignore it: their score is the
 	// sigmoid of the logit.
 	RelevantLabel *int `yaml:"relevant_label,omitempty" json:"relevant_label,omitempty"`
+	// MecabDicdir is the compiled MeCab dictionary a BertJapaneseTokenizer
+	// model segments with, overriding MECAB_DICDIR and the dictionary its
+	// tokenizer config names (unidic-lite, pulled with the model).
+	MecabDicdir string `yaml:"mecab_dicdir,omitempty" json:"mecab_dicdir,omitempty"`
 }
 
 // Supported reports whether llama.cpp can run the model. Requests for an

@@ -82,7 +82,8 @@ func (c *Client) fileURL(repo, revision, path string) string {
 	return c.endpoint() + "/" + escapePath(repo) + "/resolve/" + url.PathEscape(orDefault(revision)) + "/" + escapePath(path)
 }
 
-// send makes one request. The token goes only to the hub's own host:port.
+// send makes one request. The token goes only to the hub's own host:port,
+// never to a URL elsewhere (DownloadURL).
 // Go's default redirect policy would also forward it to the same host name on
 // another port and to subdomains (huggingface.co to cdn-lfs.huggingface.co),
 // and presigned CDN URLs reject a request carrying a second credential.
@@ -93,7 +94,7 @@ func (c *Client) send(ctx context.Context, method, rawURL string, header http.He
 	}
 	maps.Copy(req.Header, header)
 	req.Header.Set("User-Agent", userAgent)
-	if c.Token != "" {
+	if hub, err := url.Parse(c.endpoint()); c.Token != "" && err == nil && req.URL.Host == hub.Host {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
 	hc := http.Client{}

@@ -63,15 +63,6 @@ func (c *Client) download(ctx context.Context, repo, revision, path, dest string
 	if opts.SHA256 != "" && !sha256Hex.MatchString(strings.ToLower(opts.SHA256)) {
 		return fmt.Errorf("expected sha256 %q for %s is not 64 hex digits", opts.SHA256, path)
 	}
-	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-		return err
-	}
-	unlock, err := lockFile(ctx, dest+".lock")
-	if err != nil {
-		return fmt.Errorf("waiting for another download of %s: %w", dest, err)
-	}
-	defer unlock()
-
 	t := &transfer{
 		client:   c,
 		url:      c.fileURL(repo, revision, path),
@@ -81,6 +72,40 @@ func (c *Client) download(ctx context.Context, repo, revision, path, dest string
 		want:     strings.ToLower(opts.SHA256),
 		progress: opts.Progress,
 	}
+	return t.save(ctx, dest)
+}
+
+// DownloadURL fetches a file from outside the hub (a MeCab dictionary from
+// PyPI) into dest with Download's guarantees: resumed after a cut, verified,
+// renamed into place only once whole. opts.SHA256 is required, since only
+// the hub tells a file's digest; the hub token is not sent.
+func (c *Client) DownloadURL(ctx context.Context, rawURL, dest string, opts DownloadOptions) error {
+	if !sha256Hex.MatchString(strings.ToLower(opts.SHA256)) {
+		return fmt.Errorf("expected sha256 %q for %s is not 64 hex digits", opts.SHA256, rawURL)
+	}
+	dest, err := filepath.Abs(dest)
+	if err != nil {
+		return err
+	}
+	t := &transfer{
+		client: c, url: rawURL, what: rawURL, name: filepath.Base(dest),
+		want: strings.ToLower(opts.SHA256), progress: opts.Progress,
+	}
+	return inflight.do(ctx, dest, func() error { return t.save(ctx, dest) })
+}
+
+// save runs the transfer into dest under dest's lock file, unless dest
+// already holds the expected bytes. A hub file without a known digest is
+// asked for the one the hub keeps.
+func (t *transfer) save(ctx context.Context, dest string) error {
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return err
+	}
+	unlock, err := lockFile(ctx, dest+".lock")
+	if err != nil {
+		return fmt.Errorf("waiting for another download of %s: %w", dest, err)
+	}
+	defer unlock()
 	if t.want == "" {
 		if t.want, err = t.linkedSHA256(ctx); err != nil {
 			return err

@@ -3,8 +3,12 @@ package hub
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -251,5 +255,45 @@ func assertNoLitter(t *testing.T, dest string) {
 		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s left behind (stat: %v)", filepath.Base(p), err)
 		}
+	}
+}
+
+// A file from outside the hub is verified against the digest given, and
+// the hub token stays home.
+func TestDownloadURL(t *testing.T) {
+	data := []byte("a dictionary archive")
+	var auth []string
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		auth = append(auth, r.Header.Get("Authorization"))
+		mu.Unlock()
+		http.ServeContent(w, r, "x.tar.gz", time.Unix(0, 0), bytes.NewReader(data))
+	}))
+	defer srv.Close()
+	c := NewClient("", "hf_secret", nil)
+	dest := filepath.Join(t.TempDir(), "x.tar.gz")
+	sum := sha256.Sum256(data)
+	if err := c.DownloadURL(testContext(t), srv.URL+"/x.tar.gz", dest, DownloadOptions{SHA256: hex.EncodeToString(sum[:])}); err != nil {
+		t.Fatal(err)
+	}
+	assertFile(t, dest, data)
+	assertNoLitter(t, dest)
+	for _, a := range auth {
+		if a != "" {
+			t.Errorf("the hub token went to %s: %q", srv.URL, a)
+		}
+	}
+
+	other := filepath.Join(t.TempDir(), "y.tar.gz")
+	err := c.DownloadURL(testContext(t), srv.URL+"/x.tar.gz", other, DownloadOptions{SHA256: strings.Repeat("0", 64)})
+	if !errors.Is(err, ErrCorrupted) {
+		t.Errorf("wrong digest: %v, want ErrCorrupted", err)
+	}
+	if _, err := os.Stat(other); err == nil {
+		t.Error("a file with the wrong digest was kept")
+	}
+	if err := c.DownloadURL(testContext(t), srv.URL+"/x.tar.gz", other, DownloadOptions{}); err == nil {
+		t.Error("no digest: no error")
 	}
 }

@@ -25,6 +25,9 @@ type Puller struct {
 	// (conversion steps, warnings).
 	Progress hub.ProgressFunc
 	Log      func(msg string)
+	// UnidicLite is where unidic-lite is downloaded from; nil means the
+	// pinned PyPI release (UnidicLite).
+	UnidicLite *Dictionary
 
 	mu       sync.Mutex
 	inFlight map[string]*call
@@ -35,12 +38,13 @@ type call struct {
 	err  error
 }
 
-// Pull makes entry's GGUF exist at entry.ModelPath(ModelsDir). Callers for
+// Pull makes entry's GGUF exist at entry.ModelPath(ModelsDir), with the
+// MeCab dictionary its tokenizer needs (see pullDictionary). Callers for
 // the same model share one download; a caller whose ctx ends stops waiting
 // but the pull goes on for the others.
 func (p *Puller) Pull(ctx context.Context, entry catalog.Entry) error {
 	dest := entry.ModelPath(p.ModelsDir)
-	if _, err := os.Stat(dest); err == nil {
+	if _, err := os.Stat(dest); err == nil && p.missingDictionary(entry, dest) == "" {
 		return nil
 	}
 	p.mu.Lock()
@@ -78,6 +82,16 @@ func (p *Puller) InProgress(entry catalog.Entry) bool {
 }
 
 func (p *Puller) pull(ctx context.Context, entry catalog.Entry, dest string) error {
+	if _, err := os.Stat(dest); err != nil {
+		if err := p.fetch(ctx, entry, dest); err != nil {
+			return err
+		}
+	}
+	return p.pullDictionary(ctx, entry, dest)
+}
+
+// fetch downloads or converts the model to dest.
+func (p *Puller) fetch(ctx context.Context, entry catalog.Entry, dest string) error {
 	src := entry.Source
 	if src.Repo == "" {
 		return fmt.Errorf("catalog entry %q has no source.repo to download from; put its GGUF at %s", entry.Name, dest)

@@ -6,8 +6,11 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/rerank-api/rerank-api/backend"
@@ -30,12 +33,18 @@ func (s *server) openAIEmbeddings(w http.ResponseWriter, r *http.Request) {
 			`"encoding_format" must be "float" or "base64", not %q`, req.EncodingFormat))
 		return
 	}
+	inputType, err := parseInputType("input_type", req.InputType, inputTypes)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
 	embedReq, err := s.embedRequest(embedFields{
 		inputs:      req.Input,
 		inputsParam: "input",
 		model:       req.Model,
 		dimensions:  req.Dimensions,
 		truncate:    req.Truncate,
+		inputType:   inputType,
 	})
 	if err != nil {
 		writeError(w, r, err)
@@ -76,9 +85,9 @@ func (s *server) teiEmbed(w http.ResponseWriter, r *http.Request) {
 			`"truncation_direction" %q is not supported; only "Right" is`, d))
 		return
 	}
-	if req.PromptName != nil {
-		writeError(w, r, invalidField("prompt_name",
-			`"prompt_name" is not supported; prepend the prompt to each input instead`))
+	inputType, err := parseInputType("prompt_name", req.PromptName, promptNames)
+	if err != nil {
+		writeError(w, r, err)
 		return
 	}
 	embedReq, err := s.embedRequest(embedFields{
@@ -87,6 +96,7 @@ func (s *server) teiEmbed(w http.ResponseWriter, r *http.Request) {
 		model:       req.Model,
 		dimensions:  req.Dimensions,
 		truncate:    req.Truncate,
+		inputType:   inputType,
 	})
 	if err != nil {
 		writeError(w, r, err)
@@ -110,6 +120,7 @@ type embedFields struct {
 	model       string
 	dimensions  *int
 	truncate    *bool
+	inputType   backend.InputType
 }
 
 // embedRequest validates the shared fields and builds the engine request.
@@ -122,7 +133,7 @@ func (s *server) embedRequest(f embedFields) (backend.EmbedRequest, error) {
 	if len(inputs) > s.cfg.MaxClientBatchSize {
 		return backend.EmbedRequest{}, tooMany(f.inputsParam, "inputs", len(inputs), s.cfg.MaxClientBatchSize)
 	}
-	req := backend.EmbedRequest{Model: f.model, Inputs: inputs, Truncate: s.cfg.AutoTruncate}
+	req := backend.EmbedRequest{Model: f.model, Inputs: inputs, Truncate: s.cfg.AutoTruncate, InputType: f.inputType}
 	if f.truncate != nil {
 		req.Truncate = *f.truncate
 	}
@@ -134,6 +145,38 @@ func (s *server) embedRequest(f embedFields) (backend.EmbedRequest, error) {
 		req.Dimensions = *f.dimensions
 	}
 	return req, nil
+}
+
+// inputTypes are the input_type values /v1/embeddings accepts: ours and
+// Cohere's embed API's names for the same two.
+var inputTypes = map[string]backend.InputType{
+	"query": backend.InputQuery, "search_query": backend.InputQuery,
+	"document": backend.InputDocument, "search_document": backend.InputDocument,
+}
+
+// promptNames are the prompt_name values TEI's routes accept: the
+// sentence-transformers prompt names the converter reads a model's query
+// and document prefixes from.
+var promptNames = map[string]backend.InputType{
+	"query": backend.InputQuery, "document": backend.InputDocument,
+	"passage": backend.InputDocument, "corpus": backend.InputDocument,
+}
+
+// parseInputType maps an input_type or prompt_name value; absent is "",
+// which prepends nothing.
+func parseInputType(param string, value *string, names map[string]backend.InputType) (backend.InputType, error) {
+	if value == nil {
+		return "", nil
+	}
+	if t, ok := names[*value]; ok {
+		return t, nil
+	}
+	allowed := slices.Sorted(maps.Keys(names))
+	for i, n := range allowed {
+		allowed[i] = strconv.Quote(n)
+	}
+	return "", invalidField(param, "%q must be %s or %s, not %q; it selects the model's query or document prefix",
+		param, strings.Join(allowed[:len(allowed)-1], ", "), allowed[len(allowed)-1], *value)
 }
 
 // embed calls the engine and checks what it returns, so that an engine bug

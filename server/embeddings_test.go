@@ -282,6 +282,7 @@ func TestTEIEmbed(t *testing.T) {
 		wantTruncate  bool
 		wantDims      int
 		wantModel     string
+		wantType      backend.InputType
 	}{
 		{name: "string, defaults", body: `{"inputs":"a"}`,
 			wantInputs: []backend.Input{{Text: "a"}}, wantNormalize: true},
@@ -297,6 +298,8 @@ func TestTEIEmbed(t *testing.T) {
 			wantInputs: []backend.Input{{Text: "a"}}, wantNormalize: true},
 		{name: "model and dimensions", body: `{"inputs":"a","model":"ruri-base","dimensions":3,"truncation_direction":"Right"}`,
 			wantInputs: []backend.Input{{Text: "a"}}, wantNormalize: true, wantDims: 3, wantModel: "ruri-base"},
+		{name: "prompt_name", body: `{"inputs":"a","prompt_name":"passage"}`,
+			wantInputs: []backend.Input{{Text: "a"}}, wantNormalize: true, wantType: backend.InputDocument},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			engine := &fakeEngine{}
@@ -307,7 +310,7 @@ func TestTEIEmbed(t *testing.T) {
 			}
 			req := engine.lastRequest(t)
 			if !reflect.DeepEqual(req.Inputs, tc.wantInputs) || req.Normalize == nil || *req.Normalize != tc.wantNormalize ||
-				req.Truncate != tc.wantTruncate || req.Dimensions != tc.wantDims || req.Model != tc.wantModel {
+				req.Truncate != tc.wantTruncate || req.Dimensions != tc.wantDims || req.Model != tc.wantModel || req.InputType != tc.wantType {
 				t.Errorf("engine request = %+v (normalize %v)", req, req.Normalize)
 			}
 			got := decode[[][]float32](t, rec)
@@ -339,7 +342,7 @@ func TestTEIErrors(t *testing.T) {
 		{name: "empty", body: `{"inputs":[]}`, status: 400, errorType: "Empty"},
 		{name: "empty string", body: `{"inputs":""}`, status: 400, errorType: "Empty"},
 		{name: "left truncation", body: `{"inputs":"a","truncation_direction":"Left"}`, status: 400, errorType: "Validation"},
-		{name: "prompt_name", body: `{"inputs":"a","prompt_name":"query"}`, status: 400, errorType: "Validation"},
+		{name: "unknown prompt_name", body: `{"inputs":"a","prompt_name":"classification"}`, status: 400, errorType: "Validation"},
 		{name: "too many inputs", cfg: Config{MaxClientBatchSize: 1}, body: `{"inputs":["a","b"]}`, status: 413, errorType: "Validation"},
 		{name: "unknown model", body: `{"inputs":"a","model":"x"}`, engine: engineError(backend.ErrUnknownModel, "x"), status: 404, errorType: "Validation"},
 		{name: "overloaded", body: `{"inputs":"a"}`, engine: engineError(backend.ErrOverloaded, "queue full"), status: 503, errorType: "Overloaded", retryAfter: "1"},

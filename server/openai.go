@@ -23,6 +23,10 @@ type openAIEmbeddingRequest struct {
 	// Truncate is our extension: cut inputs longer than the model's maximum
 	// instead of failing. Absent means the server's --auto-truncate.
 	Truncate *bool `json:"truncate"`
+	// InputType is our extension, after Cohere's embed API: "query" or
+	// "document" ("search_query", "search_document") prepends the model's
+	// query or document prefix to every input. Absent prepends nothing.
+	InputType *string `json:"input_type"`
 }
 
 type openAIEmbeddingResponse struct {

@@ -29,6 +29,8 @@ type Engine interface {
 	// Rerank scores documents against a query, most relevant first. The
 	// same context rule applies.
 	Rerank(ctx context.Context, req backend.RerankRequest) (*backend.RerankResult, error)
+	// Tokenize returns the tokens a model reads for each input.
+	Tokenize(ctx context.Context, req backend.TokenizeRequest) (*backend.TokenizeResult, error)
 	// Models lists every catalog entry with its local state.
 	Models() []backend.ModelStatus
 	// Ready returns nil when the default models can serve, or an error
@@ -85,6 +87,7 @@ func New(engine Engine, cfg Config, logger zerolog.Logger) http.Handler {
 	r.HandleFunc("/v1/rerank", s.cohereRerankV1).Methods(http.MethodPost)
 	r.HandleFunc("/v2/rerank", s.cohereRerankV2).Methods(http.MethodPost)
 	r.HandleFunc("/rerank", s.teiOrCohereRerank).Methods(http.MethodPost)
+	r.HandleFunc("/tokenize", s.teiTokenize).Methods(http.MethodPost)
 	r.HandleFunc("/v1/models", s.openAIModels).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/models", s.catalogModels).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/health", s.health).Methods(http.MethodGet, http.MethodHead)

@@ -31,6 +31,10 @@ type fakeEngine struct {
 	// default answer (see fakeRerank).
 	rerankRequests []backend.RerankRequest
 	rerank         func(ctx context.Context, req backend.RerankRequest) (*backend.RerankResult, error)
+	// tokenizeRequests records Tokenize calls; tokenize, when set,
+	// replaces the default answer (one token per byte).
+	tokenizeRequests []backend.TokenizeRequest
+	tokenize         func(ctx context.Context, req backend.TokenizeRequest) (*backend.TokenizeResult, error)
 }
 
 const fakeDims = 4
@@ -76,6 +80,27 @@ func (f *fakeEngine) Rerank(ctx context.Context, req backend.RerankRequest) (*ba
 		return f.rerank(ctx, req)
 	}
 	return fakeRerank(req), nil
+}
+
+func (f *fakeEngine) Tokenize(ctx context.Context, req backend.TokenizeRequest) (*backend.TokenizeResult, error) {
+	f.mu.Lock()
+	f.tokenizeRequests = append(f.tokenizeRequests, req)
+	f.mu.Unlock()
+	if f.tokenize != nil {
+		return f.tokenize(ctx, req)
+	}
+	res := &backend.TokenizeResult{Model: "default-embedder"}
+	for _, text := range req.Inputs {
+		var toks []backend.Token
+		if req.AddSpecial {
+			toks = append(toks, backend.Token{ID: 101, Text: "[CLS]", Special: true, Start: -1, Stop: -1})
+		}
+		for i := range len(text) {
+			toks = append(toks, backend.Token{ID: int32(text[i]), Text: text[i : i+1], Start: i, Stop: i + 1})
+		}
+		res.Tokens = append(res.Tokens, toks)
+	}
+	return res, nil
 }
 
 func (f *fakeEngine) Models() []backend.ModelStatus { return f.models }

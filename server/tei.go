@@ -18,9 +18,11 @@ type teiEmbedRequest struct {
 	// TruncationDirection is TEI's "Left" or "Right"; we only cut on the
 	// right, so "Left" is refused rather than silently ignored.
 	TruncationDirection string `json:"truncation_direction"`
-	// PromptName selects a sentence-transformers prompt in TEI. We have no
-	// prompts by name, and ignoring it would give the wrong vectors, so it
-	// is refused.
+	// PromptName selects a sentence-transformers prompt in TEI. We know a
+	// model's query and document prompts (the catalog's prefixes, else
+	// the GGUF's): "query", and "document", "passage" or "corpus" (the
+	// names the converter reads them from). Others are refused, since
+	// ignoring one would give the wrong vectors.
 	PromptName *string `json:"prompt_name"`
 	Dimensions *int    `json:"dimensions"`
 	// Model is our extension: TEI serves one model, we serve several.
@@ -54,4 +56,28 @@ type teiRank struct {
 type teiError struct {
 	Error     string `json:"error"`
 	ErrorType string `json:"error_type"`
+}
+
+// teiTokenizeRequest is the body of POST /tokenize.
+type teiTokenizeRequest struct {
+	// Inputs is string | string[].
+	Inputs json.RawMessage `json:"inputs"`
+	// AddSpecialTokens absent means true, as in TEI: [CLS] ... [SEP].
+	AddSpecialTokens *bool `json:"add_special_tokens"`
+	// PromptName as in /embed; offsets then count from the prompt's start.
+	PromptName *string `json:"prompt_name"`
+	Model      string  `json:"model"` // our extension, as in /embed
+}
+
+// teiToken is one token of POST /tokenize's answer, a [][]teiToken with one
+// list per input. As in TEI, text is the input's bytes [start, stop) when
+// the offsets are known, and the vocabulary entry with null offsets for
+// special tokens added around the text (and for a piece of a llama.cpp
+// tokenizer that could not be located in the text).
+type teiToken struct {
+	ID      int32  `json:"id"`
+	Text    string `json:"text"`
+	Special bool   `json:"special"`
+	Start   *int   `json:"start"`
+	Stop    *int   `json:"stop"`
 }

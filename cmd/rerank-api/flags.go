@@ -39,6 +39,7 @@ func engineFlags() []cli.Flag {
 		&cli.StringFlag{Name: "lib-dir", EnvVars: []string{"LIB_DIR"}, Usage: "directory of ggml backend libraries (libggml-cuda.so...); default: lib/ next to the binary"},
 		&cli.IntFlag{Name: "max-concurrent-requests", EnvVars: []string{"MAX_CONCURRENT_REQUESTS"}, Value: 512, Usage: "requests in progress beyond which new ones get 503"},
 		&cli.BoolFlag{Name: "offline", EnvVars: []string{"HF_HUB_OFFLINE"}, Usage: "never download: serve only models already in the models dir"},
+		&cli.StringFlag{Name: "mecab-dicdir", EnvVars: []string{"MECAB_DICDIR"}, Usage: "MeCab dictionary of Japanese (BertJapaneseTokenizer) models without a catalog mecab_dicdir (default: the one the model names, e.g. unidic-lite pulled into the models dir)"},
 	}
 }
 

@@ -57,6 +57,7 @@ func newEngine(c *cli.Context, cat *catalog.Catalog, logger zerolog.Logger) (*ba
 		FlashAttention:        c.Bool("flash-attn"),
 		GPULayers:             c.Int("n-gpu-layers"),
 		MaxConcurrentRequests: c.Int("max-concurrent-requests"),
+		MecabDicdir:           c.String("mecab-dicdir"),
 	}
 	if s := c.String("max-memory"); s != "" {
 		b, err := parseBytes(s)

@@ -1,0 +1,63 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/rerank-api/rerank-api/backend"
+)
+
+// teiTokenize serves TEI's POST /tokenize for any model: the tokens the
+// model reads, with their text and byte offsets in each input.
+func (s *server) teiTokenize(w http.ResponseWriter, r *http.Request) {
+	info(r).family = familyTEI
+	var req teiTokenizeRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	inputType, err := parseInputType("prompt_name", req.PromptName, promptNames)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	inputs, err := parseInputs(req.Inputs, "inputs")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if len(inputs) > s.cfg.MaxClientBatchSize {
+		writeError(w, r, tooMany("inputs", "inputs", len(inputs), s.cfg.MaxClientBatchSize))
+		return
+	}
+	texts := make([]string, len(inputs))
+	for i, in := range inputs {
+		if in.Tokens != nil {
+			writeError(w, r, invalidField("inputs", `"inputs" must be a string or an array of strings; token ids are already tokenized`))
+			return
+		}
+		texts[i] = in.Text
+	}
+	ri := info(r)
+	ri.model, ri.inputs = req.Model, len(texts)
+	res, err := s.engine.Tokenize(r.Context(), backend.TokenizeRequest{
+		Model: req.Model, Inputs: texts, AddSpecial: req.AddSpecialTokens == nil || *req.AddSpecialTokens, InputType: inputType,
+	})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	ri.model = res.Model
+	out := make([][]teiToken, len(res.Tokens))
+	for i, toks := range res.Tokens {
+		out[i] = make([]teiToken, len(toks))
+		for j, tok := range toks {
+			t := teiToken{ID: tok.ID, Text: tok.Text, Special: tok.Special}
+			if tok.Start >= 0 {
+				t.Start, t.Stop = &tok.Start, &tok.Stop
+			}
+			out[i][j] = t
+			ri.tokens++
+		}
+	}
+	writeJSON(w, r, http.StatusOK, out)
+}
