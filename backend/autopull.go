@@ -14,6 +14,10 @@ import (
 // download before it gets a 503 with Retry-After; the download goes on.
 const DefaultPullWait = 30 * time.Second
 
+// errStillDownloading marks a request that stopped waiting for a download
+// that goes on.
+var errStillDownloading = errors.New("download in progress")
+
 // ensureDownloaded pulls a catalog model that is not on disk yet, when the
 // engine has a Puller (serve without --offline). Requests for a model being
 // downloaded share the one download.
@@ -38,7 +42,7 @@ func (e *Engine) ensureDownloaded(ctx context.Context, entry catalog.Entry) erro
 	case ctx.Err() != nil:
 		return ctx.Err()
 	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("%w: model %q is being downloaded; retry in a while (or run: rerank-api pull %s)", ErrModelUnavailable, entry.Name, entry.Name)
+		return fmt.Errorf("%w: %w: model %q is being downloaded; retry in a while (or run: rerank-api pull %s)", ErrModelUnavailable, errStillDownloading, entry.Name, entry.Name)
 	}
 	return fmt.Errorf("%w: pulling %q failed: %w", ErrModelUnavailable, entry.Name, err)
 }

@@ -107,12 +107,16 @@ func (e *Engine) Config() Config { return e.cfg }
 func (e *Engine) Preload(ctx context.Context) {
 	for _, name := range e.defaults() {
 		e.pool.Pin(name)
-		m, release, err := e.acquire(ctx, name)
+		_, release, err := e.acquire(ctx, name)
+		// A first download outlasts a request's wait; the defaults are
+		// worth waiting for, so /ready turns 200 without a request.
+		for errors.Is(err, errStillDownloading) && ctx.Err() == nil {
+			_, release, err = e.acquire(ctx, name)
+		}
 		if err != nil {
 			e.log.Warn().Err(err).Str("model", name).Msg("default model not loaded")
 			continue
 		}
-		_ = m
 		release()
 	}
 }
