@@ -44,5 +44,5 @@ func (e *Engine) ensureDownloaded(ctx context.Context, entry catalog.Entry) erro
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%w: %w: model %q is being downloaded; retry in a while (or run: rerank-api pull %s)", ErrModelUnavailable, errStillDownloading, entry.Name, entry.Name)
 	}
-	return fmt.Errorf("%w: pulling %q failed: %w", ErrModelUnavailable, entry.Name, err)
+	return fmt.Errorf("%w: pulling %q failed: %w (put its GGUF at %s, set HF_ENDPOINT to a reachable mirror, or retry)", ErrModelUnavailable, entry.Name, err, path)
 }

@@ -195,14 +195,18 @@ func (e *Engine) resolve(name string, kind catalog.Kind) (catalog.Entry, error) 
 // acquire takes a reference on a loaded model, downloading and loading it
 // if needed.
 func (e *Engine) acquire(ctx context.Context, name string) (*loadedModel, func(), error) {
-	if entry, err := e.catalog.Lookup(name); err == nil {
-		if err := e.ensureDownloaded(ctx, entry); err != nil {
-			return nil, nil, err
-		}
+	var m *loadedModel
+	var release func()
+	entry, err := e.catalog.Lookup(name)
+	if err == nil {
+		err = e.ensureDownloaded(ctx, entry)
 	}
-	m, release, err := e.pool.Acquire(ctx, name)
+	if err == nil {
+		m, release, err = e.pool.Acquire(ctx, name)
+	}
 	if err != nil {
 		if ctx.Err() == nil {
+			// /ready reports why a default model is not loaded.
 			e.mu.Lock()
 			e.loadErrors[name] = err
 			e.mu.Unlock()
