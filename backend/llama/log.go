@@ -6,6 +6,7 @@ import "C"
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/log"
@@ -47,6 +48,9 @@ func goLogSink(level C.int, text *C.char) {
 	if line == "" {
 		return
 	}
+	if progress := logProgress.Load(); progress != nil {
+		(*progress)(line)
+	}
 	lineLevel := logLine.level
 	if strings.Contains(line, "possible training context overflow") {
 		// Encoders have no KV cache: a context larger than n_ctx_train
@@ -59,6 +63,10 @@ func goLogSink(level C.int, text *C.char) {
 	}
 	log.WithLevel(lineLevel).Str("component", "llama.cpp").Msg(line)
 }
+
+// logProgress, when set, sees every complete log line: llama.cpp reports
+// some long operations (quantization) only through its log.
+var logProgress atomic.Pointer[func(line string)]
 
 // lastError keeps llama.cpp's error lines since the last reset so a failed call (which
 // returns only NULL or -1) can say why. Loads may run concurrently, so the

@@ -6,8 +6,11 @@ import "C"
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -34,11 +37,19 @@ func QuantTypes() []string {
 	return names
 }
 
+// quantizeLine matches llama.cpp's per-tensor quantization log line,
+// "[  12/ 197]                 blk.0.attn_q.weight - [...]".
+var quantizeLine = regexp.MustCompile(`^\[\s*(\d+)/\s*(\d+)\]\s+(\S+)`)
+
+// quantizeMu serializes quantizations: progress is read from the one
+// process-wide log stream.
+var quantizeMu sync.Mutex
+
 // Quantize runs llama.cpp's quantizer (what llama-quantize does) from the
 // GGUF at in to out, with threads workers (0: all cores). Tensors whose rows
 // do not divide into the type's blocks fall back to a compatible type, as
 // llama.cpp decides. Init must have been called.
-func Quantize(in, out, typ string, threads int) error {
+func Quantize(in, out, typ string, threads int, progress func(done, total int, tensor string)) error {
 	ftype, ok := quantTypes[strings.ToLower(typ)]
 	if !ok {
 		return fmt.Errorf("unknown quantization type %q: want one of %s", typ, strings.Join(QuantTypes(), ", "))
@@ -49,6 +60,19 @@ func Quantize(in, out, typ string, threads int) error {
 	cin, cout := C.CString(in), C.CString(out)
 	defer C.free(unsafe.Pointer(cin))
 	defer C.free(unsafe.Pointer(cout))
+	quantizeMu.Lock()
+	defer quantizeMu.Unlock()
+	if progress != nil {
+		hook := func(line string) {
+			if m := quantizeLine.FindStringSubmatch(line); m != nil {
+				done, _ := strconv.Atoi(m[1])
+				total, _ := strconv.Atoi(m[2])
+				progress(done, total, m[3])
+			}
+		}
+		logProgress.Store(&hook)
+		defer logProgress.Store(nil)
+	}
 	lastError.reset()
 	if rc := C.llama_model_quantize(cin, cout, &params); rc != 0 {
 		return fmt.Errorf("llama.cpp could not quantize %s to %s: %s", in, typ, lastError.get("see the log at debug level"))

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/rs/zerolog"
+	"github.com/rs/zerolog/log"
 	"github.com/urfave/cli/v2"
 
 	"github.com/rerank-api/rerank-api/backend/llama"
@@ -22,6 +24,7 @@ func convertCommand() *cli.Command {
 			&cli.StringFlag{Name: "outtype", Value: "f16", Usage: "f32, f16, bf16, q8_0, q4_k_m, q5_k_m or q6_k"},
 			&cli.IntFlag{Name: "threads", Usage: "quantization threads (default: all cores)"},
 		},
+		Before: quietLogging,
 		Action: func(c *cli.Context) error {
 			progress := newProgressLine(os.Stderr, "converting")
 			err := convert.Convert(c.Context, convert.Options{
@@ -33,7 +36,7 @@ func convertCommand() *cli.Command {
 				Quantize: func(in, out, typ string) error {
 					progress.done()
 					fmt.Fprintf(os.Stderr, "quantizing to %s with llama.cpp...\n", typ)
-					return quantize(in, out, typ, c.Int("threads"))
+					return quantize(in, out, typ, c.Int("threads"), newProgressLine(os.Stderr, "quantizing"))
 				},
 			})
 			progress.done()
@@ -52,6 +55,7 @@ func quantizeCommand() *cli.Command {
 		Usage:     "quantize a GGUF with llama.cpp's quantizer",
 		ArgsUsage: "IN.gguf OUT.gguf TYPE   (TYPE: " + strings.Join(llama.QuantTypes(), ", ") + ")",
 		Flags:     []cli.Flag{&cli.IntFlag{Name: "threads", Usage: "threads (default: all cores)"}},
+		Before:    quietLogging,
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 3 {
 				return fmt.Errorf("usage: rerank-api quantize IN.gguf OUT.gguf TYPE (TYPE: %s)", strings.Join(llama.QuantTypes(), ", "))
@@ -61,7 +65,8 @@ func quantizeCommand() *cli.Command {
 			// nothing half-written under the final name.
 			part := out + ".partial"
 			defer os.Remove(part)
-			if err := quantize(in, part, typ, c.Int("threads")); err != nil {
+			progress := newProgressLine(os.Stderr, "quantizing")
+			if err := quantize(in, part, typ, c.Int("threads"), progress); err != nil {
 				return err
 			}
 			return os.Rename(part, out)
@@ -69,9 +74,23 @@ func quantizeCommand() *cli.Command {
 	}
 }
 
-func quantize(in, out, typ string, threads int) error {
+// quietLogging keeps one-shot commands' stderr for progress and problems:
+// llama.cpp's own log (hundreds of lines per model) shows at debug level,
+// which LOG_LEVEL=debug turns on.
+func quietLogging(*cli.Context) error {
+	level, err := zerolog.ParseLevel(os.Getenv("LOG_LEVEL"))
+	if err != nil || os.Getenv("LOG_LEVEL") == "" {
+		level = zerolog.WarnLevel
+	}
+	zerolog.SetGlobalLevel(level)
+	log.Logger = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, NoColor: true, PartsExclude: []string{zerolog.TimestampFieldName}})
+	return nil
+}
+
+func quantize(in, out, typ string, threads int, progress *progressLine) error {
 	llama.Init("")
-	return llama.Quantize(in, out, typ, threads)
+	defer progress.done()
+	return llama.Quantize(in, out, typ, threads, progress.tensor)
 }
 
 // progressLine shows per-tensor progress: one rewritten line on a terminal,

@@ -21,6 +21,7 @@ func pullCommand() *cli.Command {
 			&cli.StringFlag{Name: "revision", Usage: "branch, tag or commit (default: the catalog's, else main)"},
 			&cli.StringFlag{Name: "outtype", Usage: "conversion type for checkpoints (default: the catalog's, else f16)"},
 		),
+		Before: quietLogging,
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return errors.New("usage: rerank-api pull NAME|ORG/REPO[:FILE]")
@@ -66,8 +67,10 @@ func newPuller(modelsDir string) *pull.Puller {
 	return &pull.Puller{
 		Hub:       hub.NewClientFromEnv(),
 		ModelsDir: modelsDir,
-		Quantize:  func(in, out, typ string) error { return quantize(in, out, typ, 0) },
-		Progress:  hub.NewProgressBar(os.Stderr),
-		Log:       func(msg string) { fmt.Fprintln(os.Stderr, msg) },
+		Quantize: func(in, out, typ string) error {
+			return quantize(in, out, typ, 0, newProgressLine(os.Stderr, "quantizing"))
+		},
+		Progress: hub.NewProgressBar(os.Stderr),
+		Log:      func(msg string) { fmt.Fprintln(os.Stderr, msg) },
 	}
 }
