@@ -87,7 +87,12 @@ func TestConvertedCheckpointsServeReferenceEmbeddings(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		runConvert(t, "--input", src, "--output", filepath.Join(dir, c.name+".gguf"), "--outtype", c.outType)
+		out := runConvert(t, "--input", src, "--output", filepath.Join(dir, c.name+".gguf"), "--outtype", c.outType)
+		// Long steps show progress: every tensor converted, then quantized.
+		if !strings.Contains(out, "converting") || !strings.Contains(out, "(100%)") ||
+			(strings.HasPrefix(c.outType, "q") && !strings.Contains(out, "quantizing")) {
+			t.Errorf("%s: no progress in the output:\n%s", c.name, out)
+		}
 		models[c.name] = &testModel{name: c.name, cfg: c.cfg, weights: w}
 		// The minimal entry a user writes: pooling and normalization come
 		// from the sentence-transformers files through the GGUF.
