@@ -3,6 +3,7 @@ package backend
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/rerank-api/rerank-api/backend/llama"
 	"github.com/rerank-api/rerank-api/catalog"
@@ -85,6 +86,7 @@ func (l modelLoader) Load(name string) (*loadedModel, error) {
 	path := entry.ModelPath(cfg.ModelsDir)
 	log := l.e.log.With().Str("model", name).Str("path", path).Logger()
 	log.Info().Msg("loading model")
+	start := time.Now()
 	pooling, err := llama.ParsePooling(entry.Pooling)
 	if err != nil {
 		return nil, fmt.Errorf("%w: catalog entry %q: %w", ErrModelUnavailable, name, err)
@@ -146,6 +148,7 @@ func (l modelLoader) Load(name string) (*loadedModel, error) {
 		MaxQueuedSequences: cfg.MaxQueuedSequences,
 	})
 	log.Info().Str("arch", model.Info.Arch).Int("dimensions", m.width).Int("max_tokens", m.maxTokens).
-		Str("pooling", m.contexts[0].Pooling().String()).Uint64("weights_bytes", model.Info.ParamBytes).Msg("model loaded")
+		Str("pooling", m.contexts[0].Pooling().String()).Uint64("weights_bytes", model.Info.ParamBytes).
+		Dur("load_ms", time.Since(start)).Msg("model loaded")
 	return m, nil
 }
