@@ -65,6 +65,11 @@ func (m *loadedModel) tokenizeAll(inputs []Input, prefix string, truncate bool) 
 	for i, in := range inputs {
 		ids := in.Tokens
 		if ids == nil {
+			// An empty text would still encode, as [CLS] [SEP] alone: a
+			// vector of nothing, which is never what the caller meant.
+			if in.Text == "" {
+				return nil, 0, fmt.Errorf("%w: input %d is an empty string; send some text", ErrInvalidInput, i)
+			}
 			var err error
 			ids, err = m.tokenizer.Encode(prefix+in.Text, true)
 			if err != nil {

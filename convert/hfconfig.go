@@ -59,6 +59,9 @@ func readJSON(path string, v any) (bool, error) {
 }
 
 func readConfig(dir string) (*hfConfig, error) {
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("%s is a file; convert reads a Hugging Face model directory (config.json, the weights, the tokenizer files)", dir)
+	}
 	var cfg hfConfig
 	found, err := readJSON(filepath.Join(dir, "config.json"), &cfg)
 	if err != nil {

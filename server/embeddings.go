@@ -74,7 +74,6 @@ func (s *server) openAIEmbeddings(w http.ResponseWriter, r *http.Request) {
 
 // teiEmbed serves TEI's POST /embed.
 func (s *server) teiEmbed(w http.ResponseWriter, r *http.Request) {
-	info(r).family = familyTEI
 	var req teiEmbedRequest
 	if err := s.decodeJSON(w, r, &req); err != nil {
 		writeError(w, r, err)

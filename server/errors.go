@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
+
+	"github.com/gorilla/mux"
 
 	"github.com/rerank-api/rerank-api/backend"
 )
@@ -14,10 +17,24 @@ import (
 type apiFamily int
 
 const (
-	familyOpenAI apiFamily = iota // also used by our own routes and 404/405
+	familyOpenAI apiFamily = iota // also used by our own routes and 404s
 	familyTEI
 	familyCohere // Cohere and Jina rerank routes
 )
+
+// routeFamily is the envelope of the route at path, set before the router
+// runs so that a 405 speaks it too: a TEI client that GETs /embed reads
+// TEI's error shape. POST /rerank switches to Cohere's when the body holds
+// "documents" (teiOrCohereRerank).
+func routeFamily(path string) apiFamily {
+	switch path {
+	case "/embed", "/rerank", "/tokenize":
+		return familyTEI
+	case "/v1/rerank", "/v2/rerank":
+		return familyCohere
+	}
+	return familyOpenAI
+}
 
 // apiError is an error with everything the wire needs. Handlers return one
 // for problems they find themselves; engine errors are mapped by toAPIError.
@@ -190,4 +207,58 @@ func nullable(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// routeNotFound answers a path no route has with the list of those there are.
+func routeNotFound(router *mux.Router) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var routes []string
+		_ = router.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+			path, _ := route.GetPathTemplate()
+			if methods, _ := route.GetMethods(); len(methods) > 0 {
+				routes = append(routes, methods[0]+" "+path)
+			}
+			return nil
+		})
+		writeError(w, r, &apiError{
+			status: http.StatusNotFound,
+			code:   "route_not_found",
+			message: fmt.Sprintf("no route %s %s; the routes are %s",
+				r.Method, clipPath(r.URL.Path), strings.Join(routes, ", ")),
+		})
+	}
+}
+
+// methodNotAllowed answers a known path asked with the wrong method, with
+// the Allow header RFC 9110 requires on a 405.
+func methodNotAllowed(router *mux.Router) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var allowed []string
+		_ = router.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+			if path, _ := route.GetPathTemplate(); path == r.URL.Path {
+				methods, _ := route.GetMethods()
+				allowed = append(allowed, methods...)
+			}
+			return nil
+		})
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		writeError(w, r, &apiError{
+			status:  http.StatusMethodNotAllowed,
+			code:    "method_not_allowed",
+			message: fmt.Sprintf("%s is not allowed on %s; send %s", r.Method, r.URL.Path, strings.Join(allowed, " or ")),
+		})
+	}
+}
+
+// maxLoggedPath bounds the request path echoed in a 404 and in the log: a
+// URL can be up to net/http's 1 MB header limit long.
+const maxLoggedPath = 256
+
+// clipPath shortens a path for messages and logs, and makes it valid UTF-8
+// ("%ff" in a URL decodes to a byte that is not).
+func clipPath(path string) string {
+	if len(path) > maxLoggedPath {
+		path = path[:maxLoggedPath] + "…"
+	}
+	return strings.ToValidUTF8(path, "\ufffd")
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/rerank-api/rerank-api/backend"
 )
@@ -18,7 +19,6 @@ func (s *server) cohereRerankV1(w http.ResponseWriter, r *http.Request) { s.cohe
 func (s *server) cohereRerankV2(w http.ResponseWriter, r *http.Request) { s.cohereRerank(w, r, "2") }
 
 func (s *server) cohereRerank(w http.ResponseWriter, r *http.Request, version string) {
-	info(r).family = familyCohere
 	var req cohereRerankRequest
 	if err := s.decodeJSON(w, r, &req); err != nil {
 		writeError(w, r, err)
@@ -31,7 +31,6 @@ func (s *server) cohereRerank(w http.ResponseWriter, r *http.Request, version st
 // "texts" and some Cohere/Jina clients (those configured with a base URL
 // without /v1) with "documents".
 func (s *server) teiOrCohereRerank(w http.ResponseWriter, r *http.Request) {
-	info(r).family = familyTEI
 	var body json.RawMessage
 	if err := s.decodeJSON(w, r, &body); err != nil {
 		writeError(w, r, err)
@@ -242,6 +241,14 @@ func parseDocuments(raw []json.RawMessage, rankFields []string) ([]rerankDocumen
 				return nil, invalidField("documents", "%s is not a valid string: %v", at, err)
 			}
 		case len(elem) > 0 && elem[0] == '{':
+			// The object is echoed back as sent, and encoding/json copies a
+			// RawMessage's bytes: invalid UTF-8 in it would make the
+			// response invalid JSON. Each bad byte becomes U+FFFD, as the
+			// decoder makes it in every other string (outside strings it
+			// rejects such bytes, so only string contents change).
+			if !utf8.Valid(elem) {
+				elem = []byte(string([]rune(string(elem))))
+			}
 			var fields map[string]json.RawMessage
 			if err := json.Unmarshal(elem, &fields); err != nil {
 				return nil, invalidField("documents", "%s is not a valid object: %v", at, err)

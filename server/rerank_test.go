@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/rerank-api/rerank-api/backend"
 )
@@ -153,6 +154,20 @@ func TestCohereRerankDocumentObjects(t *testing.T) {
 				t.Errorf("document echoed as %v, want %v", echoed, sent)
 			}
 		})
+	}
+}
+
+// An object document is echoed as sent, but invalid UTF-8 in it comes
+// back as U+FFFD per byte, as the decoder reads every other string: the
+// response stays JSON.
+func TestCohereRerankEchoesValidUTF8(t *testing.T) {
+	rec := do(t, newTestServer(&fakeEngine{}, Config{}), http.MethodPost, "/v1/rerank",
+		`{"query": "q", "documents": [{"text": "a`+"\xff\xfe"+`b", "n": 1}]}`)
+	if rec.Code != http.StatusOK || !utf8.Valid(rec.Body.Bytes()) || !json.Valid(rec.Body.Bytes()) {
+		t.Fatalf("status %d, body %q", rec.Code, rec.Body)
+	}
+	if doc := string(decode[cohereResponse](t, rec).Results[0].Document); doc != `{"text":"a`+"\ufffd\ufffd"+`b","n":1}` {
+		t.Errorf("document echoed as %s", doc)
 	}
 }
 

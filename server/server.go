@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"path"
 	"reflect"
 	"runtime/debug"
 	"strings"
@@ -92,14 +93,27 @@ func New(engine Engine, cfg Config, logger zerolog.Logger) http.Handler {
 	r.HandleFunc("/models", s.catalogModels).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/health", s.health).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/ready", s.ready).Methods(http.MethodGet, http.MethodHead)
-	r.NotFoundHandler = http.HandlerFunc(routeNotFound)
-	r.MethodNotAllowedHandler = http.HandlerFunc(methodNotAllowed)
+	r.NotFoundHandler = routeNotFound(r)
+	r.MethodNotAllowedHandler = methodNotAllowed(r)
 	r.Use(recordRoute)
 
 	// Logging and recovery wrap the router rather than going through r.Use,
 	// because mux runs its middleware only for matched routes and 404/405
 	// responses deserve a log line too.
-	return s.logRequests(recoverPanics(r))
+	return cleanPaths(s.logRequests(recoverPanics(r)))
+}
+
+// cleanPaths serves a path that is not clean ("//v1/embeddings", a base
+// URL's slash doubled; "/health/") as its clean form. mux would answer it
+// with a 301 to the clean path, which clients follow as a GET: a POST
+// would then fail with a 405 naming a method it never sent.
+func cleanPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if clean := path.Clean("/" + r.URL.Path); clean != r.URL.Path {
+			r.URL.Path, r.URL.RawPath = clean, ""
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // requestInfo is filled in by handlers as a request goes through, so the
@@ -123,7 +137,7 @@ func info(r *http.Request) *requestInfo {
 	if ri, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok {
 		return ri
 	}
-	return &requestInfo{}
+	return &requestInfo{family: routeFamily(r.URL.Path)}
 }
 
 // maxRequestIDLength bounds a client-sent X-Request-Id so the header cannot
@@ -174,7 +188,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ri := &requestInfo{id: requestID(r)}
+		ri := &requestInfo{id: requestID(r), family: routeFamily(r.URL.Path)}
 		w.Header().Set("X-Request-Id", ri.id)
 		// Everything logged for this request, by us or by the engine through
 		// zerolog.Ctx(ctx), carries its id.
@@ -191,7 +205,7 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 			// Probes poll every few seconds; at info they would drown the log.
 			ev = log.Debug()
 		}
-		ev = ev.Str("method", r.Method).Str("path", r.URL.Path)
+		ev = ev.Str("method", r.Method).Str("path", clipPath(r.URL.Path))
 		if ri.route != "" {
 			ev = ev.Str("route", ri.route)
 		}
@@ -248,22 +262,6 @@ func recoverPanics(next http.Handler) http.Handler {
 			writeError(w, r, err)
 		}()
 		next.ServeHTTP(w, r)
-	})
-}
-
-func routeNotFound(w http.ResponseWriter, r *http.Request) {
-	writeError(w, r, &apiError{
-		status:  http.StatusNotFound,
-		code:    "route_not_found",
-		message: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path),
-	})
-}
-
-func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	writeError(w, r, &apiError{
-		status:  http.StatusMethodNotAllowed,
-		code:    "method_not_allowed",
-		message: fmt.Sprintf("%s is not allowed on %s", r.Method, r.URL.Path),
 	})
 }
 

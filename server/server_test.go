@@ -267,20 +267,28 @@ func TestUnknownRouteAndMethod(t *testing.T) {
 	for _, tc := range []struct {
 		method, path string
 		status       int
-		typ          string
+		allow        string // a 405's Allow header
+		inBody       string // the route's error envelope
 	}{
-		{http.MethodGet, "/nope", http.StatusNotFound, "not_found_error"},
-		{http.MethodPost, "/v1/chat/completions", http.StatusNotFound, "not_found_error"},
-		{http.MethodGet, "/v1/embeddings", http.StatusMethodNotAllowed, "invalid_request_error"},
-		{http.MethodPost, "/health", http.StatusMethodNotAllowed, "invalid_request_error"},
+		{http.MethodGet, "/nope", http.StatusNotFound, "", `"type":"not_found_error"`},
+		{http.MethodPost, "/v1/chat/completions", http.StatusNotFound, "", `POST /v1/embeddings, POST /embeddings`},
+		{http.MethodGet, "/v1/embeddings", http.StatusMethodNotAllowed, "POST", `"type":"invalid_request_error"`},
+		{http.MethodPost, "/health", http.StatusMethodNotAllowed, "GET, HEAD", `send GET or HEAD`},
+		// A 405 speaks its route's envelope, as the route's clients read it.
+		{http.MethodGet, "/embed", http.StatusMethodNotAllowed, "POST", `"error_type":"Validation"`},
+		{http.MethodDelete, "/v1/rerank", http.StatusMethodNotAllowed, "POST", `"message":"DELETE is not allowed`},
 	} {
 		rec := do(t, h, tc.method, tc.path, "")
-		if rec.Code != tc.status {
-			t.Errorf("%s %s = %d, want %d", tc.method, tc.path, rec.Code, tc.status)
-			continue
+		if rec.Code != tc.status || rec.Header().Get("Allow") != tc.allow || !strings.Contains(rec.Body.String(), tc.inBody) {
+			t.Errorf("%s %s = %d, Allow %q, %s; want %d, Allow %q, %s", tc.method, tc.path,
+				rec.Code, rec.Header().Get("Allow"), rec.Body, tc.status, tc.allow, tc.inBody)
 		}
-		if got := decode[openAIErrorBody](t, rec); got.Error.Type != tc.typ || got.Error.Message == "" {
-			t.Errorf("%s %s: error = %+v, want type %s and a message", tc.method, tc.path, got.Error, tc.typ)
+	}
+	// A path that is not clean is served, not redirected: a client
+	// following a 301 sends the POST again as a GET.
+	for _, path := range []string{"//v1/embeddings", "/v1/embeddings/", "/x/../v1//embeddings"} {
+		if rec := do(t, h, http.MethodPost, path, `{"input": "hi"}`); rec.Code != http.StatusOK {
+			t.Errorf("POST %s = %d %s", path, rec.Code, rec.Body)
 		}
 	}
 }

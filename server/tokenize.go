@@ -9,7 +9,6 @@ import (
 // teiTokenize serves TEI's POST /tokenize for any model: the tokens the
 // model reads, with their text and byte offsets in each input.
 func (s *server) teiTokenize(w http.ResponseWriter, r *http.Request) {
-	info(r).family = familyTEI
 	var req teiTokenizeRequest
 	if err := s.decodeJSON(w, r, &req); err != nil {
 		writeError(w, r, err)

@@ -328,3 +328,22 @@ func TestModelInfo(t *testing.T) {
 		t.Errorf("info %+v\nwant %+v", m.Info, want)
 	}
 }
+
+// Invalid UTF-8 used to abort the process from inside llama.cpp's
+// WordPiece (std::invalid_argument "invalid codepoint"); each bad byte now
+// reads as U+FFFD, as encoding/json decodes it.
+func TestTokenizeInvalidUTF8(t *testing.T) {
+	ugm := testmodel.Tiny(16, "cls")
+	ugm.Tokenizer = "ugm"
+	for _, cfg := range []testmodel.Config{testmodel.Tiny(16, "cls"), ugm} {
+		m, _ := loadModel(t, cfg, "f32")
+		for _, text := range []string{"x \xf7\xbf\xbf\xbf y", "a \xff\xfe b", "\xed\xa0\x80", "hello \xe6\x97", "\xf8\x88\x80\x80\x80"} {
+			got, err := m.Tokenize(text, true, false)
+			// []rune gives one U+FFFD per invalid byte.
+			want, _ := m.Tokenize(string([]rune(text)), true, false)
+			if err != nil || len(got) < 2 || !slices.Equal(got, want) {
+				t.Errorf("%s: Tokenize(%q) = %v, %v; want %v", cfg.Tokenizer, text, got, err, want)
+			}
+		}
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -165,6 +167,7 @@ func (m *Model) Meta(key string) string {
 // BOS/EOS/SEP as its GGUF says (e.g. [CLS] ... [SEP]); parseSpecial lets
 // text such as "[SEP]" become the special token instead of plain text.
 func (m *Model) Tokenize(text string, addSpecial, parseSpecial bool) ([]int32, error) {
+	text = validUTF8(text)
 	ctext := C.CString(text)
 	defer C.free(unsafe.Pointer(ctext))
 	capacity := len(text) + 8
@@ -184,6 +187,27 @@ func (m *Model) Tokenize(text string, addSpecial, parseSpecial bool) ([]int32, e
 		}
 		return ids, nil
 	}
+}
+
+// validUTF8 replaces each byte of text that is not valid UTF-8 with U+FFFD.
+// llama.cpp decodes UTF-8 leniently (a 0xF7 lead byte gives a code point
+// past U+10FFFF) and its WordPiece tokenizer then throws
+// std::invalid_argument re-encoding it (unicode_cpt_to_utf8, which other
+// tokenizers call too): the exception escapes llama_tokenize and aborts
+// the whole process. The server only ever passes valid UTF-8
+// (encoding/json makes it so), but the CLI passes arguments as the shell
+// gave them. One U+FFFD per bad byte is what encoding/json does, so the
+// same bytes tokenize alike from the CLI and over HTTP.
+func validUTF8(text string) string {
+	if utf8.ValidString(text) {
+		return text
+	}
+	var b strings.Builder
+	b.Grow(len(text) + 8)
+	for _, r := range text { // an invalid byte ranges as one utf8.RuneError
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // TokenText is the vocabulary entry of a token id, "" when out of range.

@@ -6,6 +6,8 @@ import "C"
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -53,6 +55,11 @@ func Quantize(in, out, typ string, threads int, progress func(done, total int, t
 	ftype, ok := quantTypes[strings.ToLower(typ)]
 	if !ok {
 		return fmt.Errorf("unknown quantization type %q: want one of %s", typ, strings.Join(QuantTypes(), ", "))
+	}
+	// llama.cpp reports a missing output directory as "basic_ios::clear:
+	// iostream error", after reading the whole input; say what is wrong.
+	if fi, err := os.Stat(filepath.Dir(out)); err != nil || !fi.IsDir() {
+		return fmt.Errorf("cannot write %s: %s is not a directory", out, filepath.Dir(out))
 	}
 	params := C.llama_model_quantize_default_params()
 	params.ftype = ftype

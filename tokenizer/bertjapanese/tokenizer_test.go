@@ -164,3 +164,28 @@ func TestCharacterSubwords(t *testing.T) {
 		t.Errorf("got  %v\nwant %v", got, want)
 	}
 }
+
+// Invalid UTF-8 (which the CLI passes through as the shell gave it) is
+// tokenized without a panic, each bad byte an [UNK] spanning that byte.
+func TestInvalidUTF8(t *testing.T) {
+	vocab := []string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "東", "京", "!"}
+	for _, js := range []string{
+		`{"do_word_tokenize": false, "subword_tokenizer_type": "character"}`,
+		`{"word_tokenizer_type": "basic", "subword_tokenizer_type": "character"}`,
+		`{"word_tokenizer_type": "basic", "do_lower_case": true}`,
+	} {
+		tk := newTokenizer(t, config(t, js), vocab, "")
+		for _, text := range []string{"東\xff京", "\xe6\x97", "!\xf7\xbf\xbf\xbf!", "\xed\xa0\x80"} {
+			for _, tok := range tk.Tokenize(text) {
+				if tok.Start > tok.End || tok.End > len(text) {
+					t.Errorf("%s: %q: token %v spans outside the text", js, text, tok)
+				}
+			}
+		}
+	}
+	tk := newTokenizer(t, config(t, `{"do_word_tokenize": false, "subword_tokenizer_type": "character"}`), vocab, "")
+	want := []Token{{5, "東", false, 0, 3}, {1, "[UNK]", false, 3, 4}, {6, "京", false, 4, 7}}
+	if got := tk.Tokenize("東\xff京"); !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %v\nwant %v", got, want)
+	}
+}

@@ -66,7 +66,7 @@ func (t *Tokenizer) basicWords(m mapped) []mapped {
 			if start < i {
 				words = append(words, w.slice(start, i))
 			}
-			size := utf8.RuneLen(r)
+			_, size := utf8.DecodeRuneInString(w.s[i:]) // not RuneLen(r): see subword
 			words = append(words, w.slice(i, i+size))
 			start = i + size
 		}
@@ -124,8 +124,11 @@ func (t *Tokenizer) subword(w mapped, out []Token) []Token {
 		// CharacterTokenizer normalizes again (its normalize_text is
 		// always on) and does not split on whitespace.
 		w = w.normalize(norm.NFKC)
-		for i, r := range w.s {
-			size := utf8.RuneLen(r)
+		for i := range w.s {
+			// The rune's size in the text, not utf8.RuneLen: an invalid
+			// byte (the CLI passes arguments through unchecked; NFKC keeps
+			// them) ranges as U+FFFD, three bytes long, but spans one.
+			_, size := utf8.DecodeRuneInString(w.s[i:])
 			if id, ok := t.vocab[w.s[i:i+size]]; ok {
 				s, e := w.span(i, i+size)
 				out = append(out, Token{ID: id, Start: s, End: e})
