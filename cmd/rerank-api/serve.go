@@ -65,7 +65,10 @@ func serve(c *cli.Context) error {
 		AutoTruncate:       c.Bool("auto-truncate"),
 		MaxRerankDocuments: c.Int("max-rerank-documents"),
 	}, logger)
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second}
+	// A client gets a minute to send a request (2 MB by default) and two to
+	// reuse an idle connection; there is no write timeout, because a request
+	// may wait its turn in a busy model's queue for longer than any fixed bound.
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	logger.Info().Str("addr", ln.Addr().String()).Msg("listening")
