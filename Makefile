@@ -14,7 +14,7 @@ export CGO_CPPFLAGS := -I$(MOD)/llama/llama.cpp/include -I$(MOD)/ml/backend/ggml
 export CGO_CFLAGS := $(OPT)
 export CGO_CXXFLAGS := $(OPT)
 
-.PHONY: build run test vet bench clean
+.PHONY: build run test race vet bench clean
 build:
 	go build -o bin/rerank-api ./cmd/rerank-api
 
@@ -25,6 +25,11 @@ run: build
 # the freshly built binary.
 test: build
 	go test -count=1 -timeout 30m ./...
+
+# The race detector over the concurrent code (pool, batcher, server, pulls).
+# Its first run rebuilds llama.cpp's cgo packages instrumented (~5 minutes).
+race:
+	go test -race -count=1 ./backend/ ./server/ ./pull/ ./hub/
 
 vet:
 	go vet ./...
