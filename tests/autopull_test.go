@@ -46,11 +46,7 @@ func TestServePullsMissingModelOnFirstRequest(t *testing.T) {
 
 	dir := t.TempDir()
 	catalog := "models:\n  - {name: hubbed, kind: embedding, source: {repo: org/hubbed-GGUF, file: hubbed.gguf}}\n"
-	if err := os.WriteFile(filepath.Join(dir, "models.yaml"), []byte(catalog), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sp := startServer(t, false, "--offline=false", "--models-dir", dir, "--models-config", filepath.Join(dir, "models.yaml"),
-		"--embedding-model", "", "--reranker-model", "")
+	sp := serveCatalog(t, false, dir, catalog, "--offline=false", "--embedding-model", "", "--reranker-model", "")
 
 	m := models["hubbed"]
 	var wg sync.WaitGroup

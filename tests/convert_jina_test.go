@@ -57,11 +57,7 @@ func TestConvertedJinaRerankerScoresExactly(t *testing.T) {
 		models[c.name] = &testModel{name: c.name, cfg: c.cfg, weights: w}
 		fmt.Fprintf(&catalog, "  - {name: %s, kind: rerank, file: %s.gguf}\n", c.name, c.name)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "models.yaml"), []byte(catalog.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sp := startServer(t, true, "--models-dir", dir, "--models-config", filepath.Join(dir, "models.yaml"),
-		"--embedding-model", "", "--reranker-model", cases[0].name)
+	sp := serveCatalog(t, true, dir, catalog.String(), "--embedding-model", "", "--reranker-model", cases[0].name)
 
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -173,11 +169,7 @@ func TestConvertedJinaBERTServesReferenceEmbeddings(t *testing.T) {
 		}
 		catalog += fmt.Sprintf("  - {name: %s, kind: embedding, file: %s.gguf}\n", c.name, c.name)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "models.yaml"), []byte(catalog), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sp := startServer(t, true, "--models-dir", dir, "--models-config", filepath.Join(dir, "models.yaml"),
-		"--embedding-model", cases[0].name, "--reranker-model", "")
+	sp := serveCatalog(t, true, dir, catalog, "--embedding-model", cases[0].name, "--reranker-model", "")
 	ref := &testModel{cfg: cfg}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

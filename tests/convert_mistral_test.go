@@ -2,7 +2,6 @@ package tests
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -73,12 +72,7 @@ func serveTinyMistral(t *testing.T, models map[string]string, serveArgs ...strin
 		catalog += fmt.Sprintf("  - {name: %s, kind: embedding, file: %s.gguf}\n", name, name)
 		first = name
 	}
-	if err := os.WriteFile(filepath.Join(dir, "models.yaml"), []byte(catalog), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	args := append([]string{"--models-dir", dir, "--models-config", filepath.Join(dir, "models.yaml"),
-		"--embedding-model", first, "--reranker-model", ""}, serveArgs...)
-	return d, startServer(t, true, args...)
+	return d, serveCatalog(t, true, dir, catalog, append([]string{"--embedding-model", first, "--reranker-model", ""}, serveArgs...)...)
 }
 
 // mistralInput is one text, embedded in a batch of all texts or alone: a

@@ -3,7 +3,6 @@ package tests
 import (
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,11 +43,7 @@ func TestConvertedCrossEncodersScoreExactly(t *testing.T) {
 		models[c.name] = &testModel{name: c.name, cfg: c.cfg, weights: w}
 		fmt.Fprintf(&catalog, "  - {name: %s, kind: rerank, file: %s.gguf}\n", c.name, c.name)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "models.yaml"), []byte(catalog.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sp := startServer(t, true, "--models-dir", dir, "--models-config", filepath.Join(dir, "models.yaml"),
-		"--embedding-model", "", "--reranker-model", cases[0].name)
+	sp := serveCatalog(t, true, dir, catalog.String(), "--embedding-model", "", "--reranker-model", cases[0].name)
 
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -98,11 +98,7 @@ func TestConvertedCheckpointsServeReferenceEmbeddings(t *testing.T) {
 		// from the sentence-transformers files through the GGUF.
 		fmt.Fprintf(&catalog, "  - {name: %s, kind: embedding, file: %s.gguf}\n", c.name, c.name)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "models.yaml"), []byte(catalog.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sp := startServer(t, true, "--models-dir", dir, "--models-config", filepath.Join(dir, "models.yaml"),
-		"--embedding-model", cases[0].name, "--reranker-model", "")
+	sp := serveCatalog(t, true, dir, catalog.String(), "--embedding-model", cases[0].name, "--reranker-model", "")
 
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

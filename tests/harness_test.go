@@ -230,3 +230,14 @@ func maxAbsDiff(t testing.TB, got []float32, want []float64) float64 {
 	}
 	return worst
 }
+
+// serveCatalog writes catalog (a models.yaml) into dir and serves it with
+// dir as the models directory.
+func serveCatalog(t testing.TB, wantReady bool, dir, catalog string, args ...string) *serverProcess {
+	t.Helper()
+	path := filepath.Join(dir, "models.yaml")
+	if err := os.WriteFile(path, []byte(catalog), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return startServer(t, wantReady, append([]string{"--models-dir", dir, "--models-config", path}, args...)...)
+}

@@ -149,12 +149,8 @@ func TestJapaneseModel(t *testing.T) {
   - {name: ja-embed, kind: embedding, file: ja-embed.gguf}
   - {name: ja-rank, kind: rerank, pooling: rank, file: ja-rank.gguf, mecab_dicdir: %s}
 `, debianIPADic)
-	if err := os.WriteFile(filepath.Join(dir, "models.yaml"), []byte(catalog), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	t.Setenv("MECAB_DICDIR", debianUniDic)
-	sp := startServer(t, true, "--models-dir", dir, "--models-config", filepath.Join(dir, "models.yaml"),
-		"--embedding-model", "ja-embed", "--reranker-model", "ja-rank")
+	sp := serveCatalog(t, true, dir, catalog, "--embedding-model", "ja-embed", "--reranker-model", "ja-rank")
 
 	unidic := jaOracle{debianUniDic, index}
 	m := models["ja-embed"]

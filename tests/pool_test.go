@@ -2,8 +2,6 @@ package tests
 
 import (
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/rerank-api/rerank-api/internal/testmodel"
@@ -40,13 +38,9 @@ func TestMemoryBudgetEvictsLeastRecentlyUsed(t *testing.T) {
 		t.Fatal(err)
 	}
 	catalog := "models:\n  - {name: pin, kind: embedding, file: pin.gguf}\n  - {name: b, kind: embedding, file: b.gguf}\n  - {name: c, kind: embedding, file: c.gguf}\n"
-	if err := os.WriteFile(filepath.Join(dir, "models.yaml"), []byte(catalog), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	// Each tiny model is accounted at its file (< 1 MiB) plus one context's
 	// buffers at 1024 batch tokens (96 MiB): 250 MiB holds two, not three.
-	sp := startServer(t, true, "--models-dir", dir, "--models-config", filepath.Join(dir, "models.yaml"),
-		"--embedding-model", "pin", "--reranker-model", "", "--max-memory", "250MiB", "--keep-alive", "-1")
+	sp := serveCatalog(t, true, dir, catalog, "--embedding-model", "pin", "--reranker-model", "", "--max-memory", "250MiB", "--keep-alive", "-1")
 
 	embed := func(model string) {
 		t.Helper()

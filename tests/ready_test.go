@@ -2,8 +2,6 @@ package tests
 
 import (
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,11 +14,7 @@ func TestReadyExplainsAMissingDefault(t *testing.T) {
 	t.Setenv("HF_ENDPOINT", "http://127.0.0.1:1") // nothing listens on port 1
 	dir := t.TempDir()
 	catalog := "models:\n  - {name: absent, kind: embedding, file: absent.gguf, source: {repo: org/absent, file: absent.gguf}}\n"
-	if err := os.WriteFile(filepath.Join(dir, "models.yaml"), []byte(catalog), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sp := startServer(t, false, "--offline=false", "--models-dir", dir, "--models-config", filepath.Join(dir, "models.yaml"),
-		"--embedding-model", "absent", "--reranker-model", "")
+	sp := serveCatalog(t, false, dir, catalog, "--offline=false", "--embedding-model", "absent", "--reranker-model", "")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var body struct {

@@ -26,11 +26,7 @@ func TestTorchCheckpointConvertsAndScoresExactly(t *testing.T) {
 	dir := t.TempDir()
 	runConvert(t, "--input", torchModelDir, "--output", filepath.Join(dir, "torch-ce.gguf"), "--outtype", "f32")
 	catalog := "models:\n  - {name: torch-ce, kind: rerank, file: torch-ce.gguf}\n"
-	if err := os.WriteFile(filepath.Join(dir, "models.yaml"), []byte(catalog), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sp := startServer(t, true, "--models-dir", dir, "--models-config", filepath.Join(dir, "models.yaml"),
-		"--embedding-model", "", "--reranker-model", "torch-ce")
+	sp := serveCatalog(t, true, dir, catalog, "--embedding-model", "", "--reranker-model", "torch-ce")
 
 	w := torchReference(t)
 	vocab := readVocab(t, filepath.Join(torchModelDir, "vocab.txt"))
