@@ -74,25 +74,10 @@ func (w *Weights) layer(l *Layer, x [][]float64) [][]float64 {
 	for i := range x {
 		q[i], k[i], v[i] = linear(&l.Query, x[i]), linear(&l.Key, x[i]), linear(&l.Value, x[i])
 	}
-	headDim := w.HiddenSize / w.Heads
-	scale := 1 / math.Sqrt(float64(headDim))
+	contexts := selfAttention(q, k, v, w.Heads, nil)
 	out := make([][]float64, n)
 	for i := range x {
-		context := make([]float64, w.HiddenSize)
-		for h := 0; h < w.Heads; h++ {
-			lo, hi := h*headDim, (h+1)*headDim
-			scores := make([]float64, n)
-			for j := range x {
-				scores[j] = dot(q[i][lo:hi], k[j][lo:hi]) * scale
-			}
-			softmax(scores)
-			for j, p := range scores {
-				for d := lo; d < hi; d++ {
-					context[d] += p * v[j][d]
-				}
-			}
-		}
-		attn := linear(&l.AttentionOutput, context)
+		attn := linear(&l.AttentionOutput, contexts[i])
 		for d := range attn {
 			attn[d] += x[i][d]
 		}
@@ -109,6 +94,37 @@ func (w *Weights) layer(l *Layer, x [][]float64) [][]float64 {
 		out[i] = w.layerNorm(ff, l.OutputNorm)
 	}
 	return out
+}
+
+// selfAttention is bidirectional multi-head scaled dot-product attention
+// over q, k, v (one row per token, heads side by side). bias, when not nil,
+// is added to the score of token i attending to token j in head h (ALiBi).
+func selfAttention(q, k, v [][]float64, heads int, bias func(h, i, j int) float64) [][]float64 {
+	width := len(q[0])
+	headDim := width / heads
+	scale := 1 / math.Sqrt(float64(headDim))
+	contexts := make([][]float64, len(q))
+	for i := range q {
+		context := make([]float64, width)
+		for h := range heads {
+			lo, hi := h*headDim, (h+1)*headDim
+			scores := make([]float64, len(k))
+			for j := range k {
+				scores[j] = dot(q[i][lo:hi], k[j][lo:hi]) * scale
+				if bias != nil {
+					scores[j] += bias(h, i, j)
+				}
+			}
+			softmax(scores)
+			for j, p := range scores {
+				for d := lo; d < hi; d++ {
+					context[d] += p * v[j][d]
+				}
+			}
+		}
+		contexts[i] = context
+	}
+	return contexts
 }
 
 // linear returns d.Weight·x + d.Bias.

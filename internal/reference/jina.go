@@ -61,27 +61,13 @@ func (m *JinaBERT) layer(ops *Weights, l *JinaLayer, slopes []float64, x [][]flo
 	for i := range x {
 		q[i], k[i], v[i] = linear(&l.Query, x[i]), linear(&l.Key, x[i]), linear(&l.Value, x[i])
 	}
-	headDim := m.HiddenSize / m.Heads
-	scale := 1 / math.Sqrt(float64(headDim))
 	gated := Dense{Weight: l.Gated, Bias: make([]float32, l.Gated.Rows)}
+	// ALiBi: a penalty growing with the distance either way.
+	alibi := func(h, i, j int) float64 { return -slopes[h] * math.Abs(float64(i-j)) }
+	contexts := selfAttention(q, k, v, m.Heads, alibi)
 	out := make([][]float64, n)
 	for i := range x {
-		context := make([]float64, m.HiddenSize)
-		for h := range m.Heads {
-			lo, hi := h*headDim, (h+1)*headDim
-			scores := make([]float64, n)
-			for j := range x {
-				// ALiBi: a penalty growing with the distance either way.
-				scores[j] = dot(q[i][lo:hi], k[j][lo:hi])*scale - slopes[h]*math.Abs(float64(i-j))
-			}
-			softmax(scores)
-			for j, p := range scores {
-				for d := lo; d < hi; d++ {
-					context[d] += p * v[j][d]
-				}
-			}
-		}
-		attn := linear(&l.AttentionOutput, context)
+		attn := linear(&l.AttentionOutput, contexts[i])
 		for d := range attn {
 			attn[d] += x[i][d]
 		}
