@@ -1,6 +1,11 @@
 # One set of cgo flags for every target: llama.cpp (~400 C/C++ files) compiles
 # once into Go's build cache and is reused only while the flags stay the same.
-MOD := $(shell go list -m -f '{{.Dir}}' github.com/ollama/ollama 2>/dev/null)
+# The headers come from the module cache, so the module must be there before
+# the flags are computed (on a fresh machine it is not yet).
+MOD := $(shell go mod download github.com/ollama/ollama && go list -m -f '{{.Dir}}' github.com/ollama/ollama)
+ifeq ($(MOD),)
+$(error cannot find the github.com/ollama/ollama module (llama.cpp's source): is the Go module proxy reachable?)
+endif
 # -march decides ggml's vector kernels: on the 2-core AVX-512 dev machine a
 # BERT-base f16 model encodes ~890 tokens/s with native, ~600 with x86-64-v3
 # (AVX2) and ~20 without either (README, Performance). `make run` builds where
@@ -14,7 +19,7 @@ export CGO_CPPFLAGS := -I$(MOD)/llama/llama.cpp/include -I$(MOD)/ml/backend/ggml
 export CGO_CFLAGS := $(OPT)
 export CGO_CXXFLAGS := $(OPT)
 
-.PHONY: build run test race vet bench clean
+.PHONY: build run test testdeps race vet bench clean
 build:
 	go build -o bin/rerank-api ./cmd/rerank-api
 
@@ -23,8 +28,12 @@ run: build
 
 # Unit tests for every package, then the end-to-end tests in tests/ against
 # the freshly built binary.
-test: build
+test: testdeps build
 	go test -count=1 -timeout 30m ./...
+
+# gcc/g++ for cgo and the real MeCab the Japanese tokenizer is checked against.
+testdeps:
+	./scripts/test-deps.sh
 
 # The race detector over the concurrent code (pool, batcher, server, pulls).
 # Its first run rebuilds llama.cpp's cgo packages instrumented (~5 minutes).
