@@ -8,7 +8,7 @@ $(error cannot find the github.com/ollama/ollama module (llama.cpp's source): is
 endif
 # -march decides ggml's vector kernels: on the 2-core AVX-512 dev machine a
 # BERT-base f16 model encodes ~890 tokens/s with native, ~600 with x86-64-v3
-# (AVX2) and ~20 without either (README, Performance). `make run` builds where
+# (AVX2), and ~20 without either per the design notes (README, Performance). `make run` builds where
 # it runs, so native is the default; portable builds (Docker images) pass
 # MARCH=x86-64-v3. Changing it recompiles llama.cpp (~4 minutes).
 MARCH ?= native

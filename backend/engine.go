@@ -197,9 +197,14 @@ func (e *Engine) resolve(name string, kind catalog.Kind) (catalog.Entry, error) 
 func (e *Engine) acquire(ctx context.Context, name string) (*loadedModel, func(), error) {
 	var m *loadedModel
 	var release func()
-	entry, err := e.catalog.Lookup(name)
-	if err == nil {
-		err = e.ensureDownloaded(ctx, entry)
+	var err error
+	// A loaded model is on disk: skip the catalog lookup and file check,
+	// which would otherwise run on every request.
+	if !e.pool.Loaded(name) {
+		var entry catalog.Entry
+		if entry, err = e.catalog.Lookup(name); err == nil {
+			err = e.ensureDownloaded(ctx, entry)
+		}
 	}
 	if err == nil {
 		m, release, err = e.pool.Acquire(ctx, name)
