@@ -19,9 +19,32 @@ export CGO_CPPFLAGS := -I$(MOD)/llama/llama.cpp/include -I$(MOD)/ml/backend/ggml
 export CGO_CFLAGS := $(OPT)
 export CGO_CXXFLAGS := $(OPT)
 
-.PHONY: build run test testdeps race vet bench clean
+.PHONY: build run test testdeps race vet bench clean dist cuda rocm dist-binary
 build:
 	go build -o bin/rerank-api ./cmd/rerank-api
+
+# Portable builds, what the images ship: dist/rerank-api runs on any x86-64
+# (its built-in CPU backend is compiled for the baseline ISA) and loads the
+# best of the CPU variants in dist/lib/ (x64, sse42, sandybridge, haswell,
+# skylakex, icelake, alderlake) at start. `make cuda` and `make rocm` add
+# libggml-cuda.so / libggml-hip.so with their vendor libraries. The variants
+# use the binary's own ggml (exported with --export-dynamic): see
+# scripts/build-ggml.sh. Knobs: CPU_VARIANTS, CUDA_ARCHITECTURES,
+# AMDGPU_TARGETS (environment).
+DIST ?= dist
+DIST_MARCH ?= x86-64
+dist:
+	$(MAKE) --no-print-directory MARCH=$(DIST_MARCH) dist-binary
+	./scripts/build-ggml.sh cpu $(DIST)/lib
+
+dist-binary:
+	go build -ldflags '-extldflags=-Wl,--export-dynamic' -o $(DIST)/rerank-api ./cmd/rerank-api
+
+cuda: dist
+	./scripts/build-ggml.sh cuda $(DIST)/lib
+
+rocm: dist
+	./scripts/build-ggml.sh rocm $(DIST)/lib
 
 run: build
 	./bin/rerank-api serve
@@ -47,7 +70,7 @@ bench:
 	go test -run '^$$' -bench Engine -benchtime 1x -timeout 60m ./backend/
 
 clean:
-	rm -rf bin
+	rm -rf bin $(DIST) .build
 
 # `make go ARGS="test ./backend/llama"` runs any go command with the flags above.
 go:
