@@ -3,9 +3,10 @@ package convert
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/rerank-api/rerank-api/convert/checkpoint"
@@ -54,14 +55,7 @@ var architectures = map[string]func(job *job) (converter, error){
 	"LlamaModel":                          newLlama,
 }
 
-func supportedArchitectures() []string {
-	names := make([]string, 0, len(architectures))
-	for name := range architectures {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	return names
-}
+func supportedArchitectures() []string { return slices.Sorted(maps.Keys(architectures)) }
 
 // job is the state shared by a conversion's steps.
 type job struct {
@@ -89,8 +83,8 @@ func Convert(ctx context.Context, opts Options) error {
 	if outType == "" {
 		outType = "f16"
 	}
-	quantized := contains(QuantTypes, outType)
-	if !quantized && !contains(FloatTypes, outType) {
+	quantized := slices.Contains(QuantTypes, outType)
+	if !quantized && !slices.Contains(FloatTypes, outType) {
 		return fmt.Errorf("unknown --outtype %q: want one of %s", opts.OutType, strings.Join(append(FloatTypes, QuantTypes...), ", "))
 	}
 	if quantized && opts.Quantize == nil {
@@ -154,13 +148,4 @@ func Convert(ctx context.Context, opts Options) error {
 		return fmt.Errorf("quantizing to %s: %w", outType, err)
 	}
 	return os.Rename(part, opts.Output)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
