@@ -72,7 +72,7 @@ func benchLoad(b *testing.B, budget, clients int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	zerolog.SetGlobalLevel(zerolog.WarnLevel) // llama.cpp logs hundreds of debug lines per load
+	quietLlamaLog(b)
 	Devices("")
 	threads := runtime.NumCPU()
 	if s := os.Getenv("BENCH_THREADS"); s != "" {

@@ -82,8 +82,7 @@ func quietLogging(*cli.Context) error {
 	if err != nil || os.Getenv("LOG_LEVEL") == "" {
 		level = zerolog.WarnLevel
 	}
-	zerolog.SetGlobalLevel(level)
-	log.Logger = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, NoColor: true, PartsExclude: []string{zerolog.TimestampFieldName}})
+	log.Logger = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, NoColor: true, PartsExclude: []string{zerolog.TimestampFieldName}}).Level(level)
 	return nil
 }
 

@@ -20,7 +20,6 @@ func setupLogging(c *cli.Context) (zerolog.Logger, error) {
 	if err != nil {
 		return zerolog.Logger{}, fmt.Errorf("invalid --log-level %q: want debug, info, warn or error", c.String("log-level"))
 	}
-	zerolog.SetGlobalLevel(level)
 	var logger zerolog.Logger
 	switch format := c.String("log-format"); format {
 	case "json":
@@ -36,7 +35,7 @@ func setupLogging(c *cli.Context) (zerolog.Logger, error) {
 	default:
 		return zerolog.Logger{}, fmt.Errorf("invalid --log-format %q: want json, console or auto", format)
 	}
-	logger = logger.With().Timestamp().Logger()
+	logger = logger.Level(level).With().Timestamp().Logger()
 	log.Logger = logger
 	return logger, nil
 }
