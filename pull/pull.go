@@ -1,6 +1,7 @@
 package pull
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -119,10 +120,7 @@ func (p *Puller) convert(ctx context.Context, repo, revision, outType, dest stri
 	if err := p.Hub.DownloadRepo(ctx, repo, revision, dir, include, p.Progress); err != nil {
 		return err
 	}
-	if outType == "" {
-		outType = "f16"
-	}
-	p.log("converting %s to %s", repo, outType)
+	p.log("converting %s to %s", repo, cmp.Or(outType, convert.DefaultOutType))
 	return convert.Convert(ctx, convert.Options{
 		Input: dir, Output: dest, OutType: outType, Quantize: p.Quantize,
 		Warn: func(msg string) { p.log("%s", msg) },
@@ -209,5 +207,5 @@ func Target(cat *catalog.Catalog, spec string) (catalog.Entry, error) {
 	if file != "" {
 		name = strings.TrimSuffix(path.Base(file), ".gguf")
 	}
-	return catalog.Entry{Name: name, Repo: repo, Kind: catalog.KindEmbedding, Source: catalog.Source{Repo: repo, File: file, Outtype: "f16"}}, nil
+	return catalog.Entry{Name: name, Repo: repo, Kind: catalog.KindEmbedding, Source: catalog.Source{Repo: repo, File: file}}, nil
 }

@@ -127,7 +127,7 @@ func TestCLIHostileArguments(t *testing.T) {
 		{"quantize a GGUF header and garbage", []string{"quantize", garbage, filepath.Join(dir, "q.gguf"), "q8_0"}, 1, "could not quantize"},
 		{"quantize a nonexistent file", []string{"quantize", filepath.Join(dir, "nope.gguf"), filepath.Join(dir, "q.gguf"), "q8_0"}, 1, "nope.gguf"},
 		{"quantize into a nonexistent dir", []string{"quantize", filepath.Join(shared.dir, "tiny-cls.gguf"), filepath.Join(dir, "no", "q.gguf"), "q8_0"}, 1, "is not a directory"},
-		{"quantize to an unknown type", []string{"quantize", filepath.Join(shared.dir, "tiny-cls.gguf"), filepath.Join(dir, "q.gguf"), "q9"}, 1, "unknown quantization type"},
+		{"quantize to an unknown type", []string{"quantize", filepath.Join(shared.dir, "tiny-cls.gguf"), filepath.Join(dir, "q.gguf"), "q9"}, 1, "unknown output type"},
 		{"quantize with one argument", []string{"quantize", notGGUF}, 1, "usage"},
 	}
 	for _, c := range cases {

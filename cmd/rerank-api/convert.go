@@ -12,6 +12,7 @@ import (
 
 	"github.com/rerank-api/rerank-api/backend/llama"
 	"github.com/rerank-api/rerank-api/convert"
+	"github.com/rerank-api/rerank-api/convert/gguf"
 )
 
 func convertCommand() *cli.Command {
@@ -21,7 +22,7 @@ func convertCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "input", Required: true, Usage: "model directory (config.json, safetensors or pytorch_model.bin, tokenizer files)"},
 			&cli.StringFlag{Name: "output", Required: true, Usage: "GGUF file to write"},
-			&cli.StringFlag{Name: "outtype", Value: "f16", Usage: "f32, f16, bf16, q8_0, q4_k_m, q5_k_m or q6_k"},
+			&cli.StringFlag{Name: "outtype", Value: convert.DefaultOutType, Usage: strings.Join(gguf.FileTypeNames(), ", ")},
 			&cli.IntFlag{Name: "threads", Usage: "quantization threads (default: all cores)"},
 		},
 		Before: quietLogging,
