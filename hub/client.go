@@ -42,6 +42,8 @@ type Client struct {
 	// HTTP makes the requests. Its CheckRedirect is replaced per request
 	// so the token never follows a redirect to another host.
 	HTTP *http.Client
+
+	inflight flights // downloads in progress, by destination
 }
 
 // NewClientFromEnv reads HF_ENDPOINT, HF_TOKEN (or HUGGING_FACE_HUB_TOKEN) and

@@ -7,8 +7,9 @@
 // HTTP_PROXY/HTTPS_PROXY/NO_PROXY, and makes downloads safe to interrupt and
 // repeat: bytes go to dest+".partial", are resumed with a Range request, are
 // checked against the LFS sha256 when the hub gives one, and are renamed into
-// place only when complete. Goroutines asking for the same dest share one
-// transfer; processes are kept apart by a lock file next to dest.
+// place only when complete. Goroutines asking one Client for the same dest
+// share one transfer; other clients and processes are kept apart by a lock
+// file next to dest.
 //
 // The package only moves bytes. It must not convert checkpoints (convert/),
 // decide which files a model needs or where models live (catalog/ and cmd/),

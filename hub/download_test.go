@@ -214,6 +214,34 @@ func TestConcurrentDownloadsShareOneTransfer(t *testing.T) {
 	}
 }
 
+// Clients share no memory: a second client downloading the same dest waits
+// on the lock file, then finds the file whole and verified.
+func TestClientsDownloadingOneFileShareTheLock(t *testing.T) {
+	h := newFakeHub(t, standardFiles(t))
+	h.delay = 50 * time.Millisecond
+	dest := filepath.Join(t.TempDir(), "model.gguf")
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for range 2 {
+		c := h.client("")
+		wg.Go(func() {
+			errs <- c.Download(testContext(t), "org/model", "main", "model.gguf", dest, DownloadOptions{})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	assertFile(t, dest, h.files["model.gguf"].data)
+	assertNoLitter(t, dest)
+	if got := len(h.seen("cdn", "GET")); got != 1 {
+		t.Errorf("CDN saw %d GETs, want 1", got)
+	}
+}
+
 func TestLockFileExcludesOtherHolders(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "f.lock")
 	unlock, err := lockFile(testContext(t), path)
