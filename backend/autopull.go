@@ -32,9 +32,6 @@ func (e *Engine) ensureDownloaded(ctx context.Context, entry catalog.Entry) erro
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	if !e.cfg.Puller.InProgress(entry) {
-		e.log.Info().Str("model", entry.Name).Msg("model not on disk; pulling it")
-	}
 	err := e.cfg.Puller.Pull(waitCtx, entry)
 	switch {
 	case err == nil:

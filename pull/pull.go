@@ -8,7 +8,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"sync"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/rerank-api/rerank-api/catalog"
 	"github.com/rerank-api/rerank-api/convert"
@@ -30,13 +31,7 @@ type Puller struct {
 	// pinned PyPI release (UnidicLite).
 	UnidicLite *Dictionary
 
-	mu       sync.Mutex
-	inFlight map[string]*call
-}
-
-type call struct {
-	done chan struct{}
-	err  error
+	pulls singleflight.Group // by destination
 }
 
 // Pull makes entry's GGUF exist at entry.ModelPath(ModelsDir), with the
@@ -48,38 +43,16 @@ func (p *Puller) Pull(ctx context.Context, entry catalog.Entry) error {
 	if _, err := os.Stat(dest); err == nil && p.missingDictionary(entry, dest) == "" {
 		return nil
 	}
-	p.mu.Lock()
-	if p.inFlight == nil {
-		p.inFlight = map[string]*call{}
-	}
-	c, ok := p.inFlight[dest]
-	if !ok {
-		c = &call{done: make(chan struct{})}
-		p.inFlight[dest] = c
-		go func() {
-			// Detached from the first caller: others may still be waiting.
-			c.err = p.pull(context.WithoutCancel(ctx), entry, dest)
-			p.mu.Lock()
-			delete(p.inFlight, dest)
-			p.mu.Unlock()
-			close(c.done)
-		}()
-	}
-	p.mu.Unlock()
+	pulled := p.pulls.DoChan(dest, func() (any, error) {
+		// Detached from the first caller: others may still be waiting.
+		return nil, p.pull(context.WithoutCancel(ctx), entry, dest)
+	})
 	select {
-	case <-c.done:
-		return c.err
+	case res := <-pulled:
+		return res.Err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// InProgress reports whether a pull of entry is running.
-func (p *Puller) InProgress(entry catalog.Entry) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	_, ok := p.inFlight[entry.ModelPath(p.ModelsDir)]
-	return ok
 }
 
 func (p *Puller) pull(ctx context.Context, entry catalog.Entry, dest string) error {
