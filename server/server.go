@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rerank-api/rerank-api/backend"
+	"github.com/rerank-api/rerank-api/envconfig"
 )
 
 // Engine is what the server needs from the backend.
@@ -39,27 +40,21 @@ type Engine interface {
 	Ready(ctx context.Context) error
 }
 
-// Config holds the HTTP-level limits; the zero value gives TEI's defaults.
+// Config holds the HTTP-level limits; a zero field gets its flag's default
+// (envconfig), TEI's where TEI has the knob.
 type Config struct {
 	// MaxClientBatchSize caps the inputs per request (TEI's
-	// --max-client-batch-size); 0 means 2048.
+	// --max-client-batch-size).
 	MaxClientBatchSize int
-	// PayloadLimit caps the request body in bytes (TEI's --payload-limit);
-	// 0 means 2,000,000.
+	// PayloadLimit caps the request body in bytes (TEI's --payload-limit).
 	PayloadLimit int64
 	// AutoTruncate cuts inputs longer than the model's maximum length unless
 	// a request says "truncate": false (TEI's --auto-truncate).
 	AutoTruncate bool
-	// MaxRerankDocuments caps the documents of one rerank request; 0 means
-	// 1000, the most Cohere recommends per request.
+	// MaxRerankDocuments caps the documents of one rerank request; the
+	// default is the most Cohere recommends per request.
 	MaxRerankDocuments int
 }
-
-const (
-	defaultMaxClientBatchSize = 2048
-	defaultPayloadLimit       = 2_000_000
-	defaultMaxRerankDocuments = 1000
-)
 
 type server struct {
 	engine Engine
@@ -71,13 +66,13 @@ type server struct {
 // request: a panic below it becomes a 500 with a JSON body.
 func New(engine Engine, cfg Config, logger zerolog.Logger) http.Handler {
 	if cfg.MaxClientBatchSize <= 0 {
-		cfg.MaxClientBatchSize = defaultMaxClientBatchSize
+		cfg.MaxClientBatchSize = envconfig.MaxClientBatchSize.Default
 	}
 	if cfg.PayloadLimit <= 0 {
-		cfg.PayloadLimit = defaultPayloadLimit
+		cfg.PayloadLimit = envconfig.PayloadLimit.Default
 	}
 	if cfg.MaxRerankDocuments <= 0 {
-		cfg.MaxRerankDocuments = defaultMaxRerankDocuments
+		cfg.MaxRerankDocuments = envconfig.MaxRerankDocuments.Default
 	}
 	s := &server{engine: engine, cfg: cfg, log: logger}
 

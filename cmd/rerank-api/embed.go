@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rerank-api/rerank-api/backend"
+	"github.com/rerank-api/rerank-api/envconfig"
 )
 
 func embedCommand() *cli.Command {
@@ -26,7 +27,7 @@ func embedCommand() *cli.Command {
 			if c.NArg() == 0 {
 				return errors.New("give at least one text: rerank-api embed [--model M] TEXT...")
 			}
-			engine, err := oneShotEngine(c, "reranker-model")
+			engine, err := oneShotEngine(c, envconfig.RerankerModel.Flag)
 			if err != nil {
 				return err
 			}

@@ -8,6 +8,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/rerank-api/rerank-api/envconfig"
 )
 
 func modelsCommand() *cli.Command {
@@ -32,7 +34,7 @@ func modelsCommand() *cli.Command {
 				if !e.Supported() {
 					status = "unsupported: " + e.Reason
 				}
-				path := e.ModelPath(c.String("models-dir"))
+				path := e.ModelPath(c.String(envconfig.ModelsDir.Flag))
 				_, statErr := os.Stat(path)
 				rows = append(rows, row{e.Name, string(e.Kind), status, e.Repo, e.Description, e.Dimensions, statErr == nil, path})
 			}

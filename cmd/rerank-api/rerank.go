@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rerank-api/rerank-api/backend"
+	"github.com/rerank-api/rerank-api/envconfig"
 )
 
 func rerankCommand() *cli.Command {
@@ -29,7 +30,7 @@ func rerankCommand() *cli.Command {
 			if c.NArg() == 0 {
 				return errors.New("give at least one document: rerank-api rerank [--model M] --query Q DOC...")
 			}
-			engine, err := oneShotEngine(c, "embedding-model")
+			engine, err := oneShotEngine(c, envconfig.EmbeddingModel.Flag)
 			if err != nil {
 				return err
 			}
