@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rerank-api/rerank-api/api"
 	"github.com/rerank-api/rerank-api/backend"
 )
 
@@ -25,8 +26,8 @@ type openAIResponse struct {
 		Index     int             `json:"index"`
 		Embedding json.RawMessage `json:"embedding"`
 	} `json:"data"`
-	Model string      `json:"model"`
-	Usage openAIUsage `json:"usage"`
+	Model string          `json:"model"`
+	Usage api.OpenAIUsage `json:"usage"`
 }
 
 func TestOpenAIEmbeddingsInputForms(t *testing.T) {
@@ -62,7 +63,7 @@ func TestOpenAIEmbeddingsInputForms(t *testing.T) {
 					t.Fatalf("response = %s", rec.Body)
 				}
 				n := 7 * len(tc.want)
-				if got.Usage != (openAIUsage{PromptTokens: n, TotalTokens: n}) {
+				if got.Usage != (api.OpenAIUsage{PromptTokens: n, TotalTokens: n}) {
 					t.Errorf("usage = %+v, want %d tokens", got.Usage, n)
 				}
 				for i, d := range got.Data {
@@ -355,7 +356,7 @@ func TestTEIErrors(t *testing.T) {
 			if rec.Code != tc.status {
 				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
 			}
-			got := decode[teiError](t, rec)
+			got := decode[api.TEIError](t, rec)
 			if got.ErrorType != tc.errorType || got.Error == "" {
 				t.Errorf("error = %+v, want error_type %s and a message", got, tc.errorType)
 			}

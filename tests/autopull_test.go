@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rerank-api/rerank-api/api"
 	"github.com/rerank-api/rerank-api/internal/testmodel"
 )
 
@@ -55,7 +56,7 @@ func TestServePullsMissingModelOnFirstRequest(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			text := texts[i%len(texts)]
-			var resp embeddingsResponse
+			var resp api.OpenAIEmbeddingResponse
 			if r := sp.post(t, "/v1/embeddings", map[string]any{"model": "hubbed", "input": text}, &resp); r.StatusCode != http.StatusOK {
 				t.Errorf("request %d: status %d", i, r.StatusCode)
 				return

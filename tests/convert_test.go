@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rerank-api/rerank-api/api"
 	"github.com/rerank-api/rerank-api/convert/checkpoint"
 	"github.com/rerank-api/rerank-api/internal/testmodel"
 )
@@ -106,7 +107,7 @@ func TestConvertedCheckpointsServeReferenceEmbeddings(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			m := models[c.name]
-			var resp embeddingsResponse
+			var resp api.OpenAIEmbeddingResponse
 			if r := sp.post(t, "/v1/embeddings", map[string]any{"model": c.name, "input": texts}, &resp); r.StatusCode != 200 {
 				t.Fatalf("status %d", r.StatusCode)
 			}

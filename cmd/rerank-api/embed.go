@@ -9,6 +9,7 @@ import (
 
 	"github.com/rerank-api/rerank-api/backend"
 	"github.com/rerank-api/rerank-api/envconfig"
+	"github.com/rerank-api/rerank-api/server"
 )
 
 func embedCommand() *cli.Command {
@@ -20,7 +21,7 @@ func embedCommand() *cli.Command {
 	)
 	return &cli.Command{
 		Name:      "embed",
-		Usage:     "embed texts and print OpenAI-style JSON",
+		Usage:     "embed texts and print what POST /v1/embeddings answers",
 		ArgsUsage: "TEXT...",
 		Flags:     flags,
 		Action: func(c *cli.Context) error {
@@ -40,19 +41,7 @@ func embedCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			type item struct {
-				Index     int       `json:"index"`
-				Embedding []float32 `json:"embedding"`
-			}
-			out := struct {
-				Model  string `json:"model"`
-				Data   []item `json:"data"`
-				Tokens int    `json:"prompt_tokens"`
-			}{Model: res.Model, Tokens: res.PromptTokens}
-			for i, v := range res.Vectors {
-				out.Data = append(out.Data, item{i, v})
-			}
-			return json.NewEncoder(os.Stdout).Encode(out)
+			return json.NewEncoder(os.Stdout).Encode(server.OpenAIEmbeddingResponse(res, false))
 		},
 	}
 }
