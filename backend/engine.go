@@ -42,7 +42,10 @@ type Config struct {
 	// Puller downloads catalog models on their first request; nil (serve
 	// --offline) serves only what is on disk.
 	Puller *pull.Puller
-	// PullWait bounds how long a request waits for a download.
+	// PullWait bounds how long a request waits for its model's first
+	// download before it fails with ErrModelUnavailable, the download
+	// going on; 0 means DefaultPullWait, and a negative wait lasts as long
+	// as the download (the CLI's embed and rerank).
 	PullWait time.Duration
 	// MecabDicdir is the MeCab dictionary of BertJapaneseTokenizer models
 	// whose catalog entry names none (MECAB_DICDIR); "" uses the one

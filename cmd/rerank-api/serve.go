@@ -46,7 +46,7 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	engine, err := newEngine(c, cat, logger)
+	engine, err := newEngine(c, cat, logger, false)
 	if err != nil {
 		return err
 	}

@@ -45,8 +45,11 @@ func loadCatalog(c *cli.Context) (*catalog.Catalog, error) {
 	return catalog.New(rerankapi.BuiltinCatalog, c.String(envconfig.ModelsConfig.Flag))
 }
 
-// newEngine builds the engine from flags, after initializing llama.cpp.
-func newEngine(c *cli.Context, cat *catalog.Catalog, logger zerolog.Logger) (*backend.Engine, error) {
+// newEngine builds the engine from flags, after initializing llama.cpp. A
+// server's requests wait a while for a model's first download, and its log
+// gets a line per step; a oneShot command (embed, rerank) waits for the
+// whole download, showing pull's progress bar.
+func newEngine(c *cli.Context, cat *catalog.Catalog, logger zerolog.Logger, oneShot bool) (*backend.Engine, error) {
 	cfg := backend.Config{
 		ModelsDir:             c.String(envconfig.ModelsDir.Flag),
 		DefaultEmbedding:      c.String(envconfig.EmbeddingModel.Flag),
@@ -84,7 +87,12 @@ func newEngine(c *cli.Context, cat *catalog.Catalog, logger zerolog.Logger) (*ba
 	for _, d := range backend.Devices(libDir) {
 		logger.Info().Str("device", d.Name).Str("kind", d.Kind).Str("description", d.Description).Uint64("memory_total", d.TotalBytes).Msg("compute device")
 	}
-	if !c.Bool(envconfig.Offline.Flag) {
+	switch {
+	case c.Bool(envconfig.Offline.Flag):
+	case oneShot:
+		cfg.Puller = newPuller(cfg.ModelsDir)
+		cfg.PullWait = -1
+	default:
 		cfg.Puller = newPuller(cfg.ModelsDir)
 		cfg.Puller.Progress = nil // many requests may wait on a pull; the log gets one line per step
 		cfg.Puller.Log = func(msg string) { logger.Info().Msg(msg) }
@@ -117,5 +125,5 @@ func oneShotEngine(c *cli.Context, unusedDefault string) (*backend.Engine, error
 	if err := c.Set(unusedDefault, ""); err != nil {
 		return nil, err
 	}
-	return newEngine(c, cat, logger)
+	return newEngine(c, cat, logger, true)
 }
