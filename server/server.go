@@ -263,12 +263,8 @@ func recoverPanics(next http.Handler) http.Handler {
 // decodeJSON reads the request body into dst. Unknown fields are ignored
 // because clients send extras (OpenAI's "user", TEI's "prompt_name", …).
 func (s *server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !acceptedContentType(ct) {
-		return &apiError{
-			status:  http.StatusUnsupportedMediaType,
-			code:    "unsupported_media_type",
-			message: fmt.Sprintf("Content-Type %q is not JSON; send the body as application/json", ct),
-		}
+	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.cfg.PayloadLimit))
 	if err := dec.Decode(dst); err != nil {
@@ -284,20 +280,23 @@ func (s *server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) err
 	return nil
 }
 
-// acceptedContentType is lenient on purpose: besides JSON it takes
-// text/plain and application/x-www-form-urlencoded, which is what
-// `curl -d '{...}'` sends when the user forgets -H 'Content-Type: ...'.
-func acceptedContentType(ct string) bool {
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return false
+// checkContentType accepts JSON bodies only, as TEI (axum's Json
+// extractor) and OpenAI do: a body sent as text/plain, as a form (what
+// `curl -d` sends without -H) or with no Content-Type at all gets a 415
+// that says which header to send.
+func checkContentType(ct string) error {
+	const fix = "send the body as JSON with Content-Type: application/json (curl: -H 'content-type: application/json')"
+	if ct == "" {
+		return &apiError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", message: "the request has no Content-Type; " + fix}
 	}
-	switch {
-	case mt == "application/json", strings.HasSuffix(mt, "+json"),
-		mt == "text/plain", mt == "application/x-www-form-urlencoded":
-		return true
+	if mt, _, err := mime.ParseMediaType(ct); err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+		return nil
 	}
-	return false
+	return &apiError{
+		status:  http.StatusUnsupportedMediaType,
+		code:    "unsupported_media_type",
+		message: fmt.Sprintf("Content-Type %q is not JSON; %s", ct, fix),
+	}
 }
 
 func invalidJSON(format string, args ...any) *apiError {

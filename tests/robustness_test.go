@@ -123,10 +123,11 @@ func (rt robustRoute) cases() []robustCase {
 		post(fmt.Sprintf("%d inputs, the limit", rt.limit), rt.many(rt.limit), 200),
 	)
 	valid := mustJSON(rt.valid)
-	for _, ct := range []string{"text/html", "application/xml", "multipart/form-data; boundary=x", "application/octet-stream", ";;;", "application/json; charset"} {
+	// JSON only, as TEI and OpenAI: curl -d without -H sends a form.
+	for _, ct := range []string{"-", "text/plain", "application/x-www-form-urlencoded", "text/html", "application/xml", "multipart/form-data; boundary=x", "application/octet-stream", ";;;", "application/json; charset"} {
 		cs = append(cs, robustCase{name: "Content-Type " + ct, contentType: ct, body: valid, want: 415})
 	}
-	for _, ct := range []string{"-", "text/plain", "application/json; charset=utf-8", "application/vnd.api+json"} {
+	for _, ct := range []string{"application/json; charset=utf-8", "application/vnd.api+json"} {
 		cs = append(cs, robustCase{name: "Content-Type " + ct, contentType: ct, body: valid, want: 200})
 	}
 	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodOptions} {
