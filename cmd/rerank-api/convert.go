@@ -25,7 +25,7 @@ func convertCommand() *cli.Command {
 			&cli.StringFlag{Name: "output", Required: true, Usage: "GGUF file to write"},
 			&cli.StringFlag{Name: "outtype", Value: convert.DefaultOutType, Usage: strings.Join(gguf.FileTypeNames(), ", ")},
 			&cli.IntFlag{Name: "threads", Usage: "quantization threads (default: all cores)"},
-			flag(envconfig.LogLevel),
+			logLevelFlag(true),
 		},
 		Before: quietLogging,
 		Action: func(c *cli.Context) error {
@@ -57,7 +57,7 @@ func quantizeCommand() *cli.Command {
 		Name:      "quantize",
 		Usage:     "quantize a GGUF with llama.cpp's quantizer",
 		ArgsUsage: "IN.gguf OUT.gguf TYPE   (TYPE: " + strings.Join(llama.QuantTypes(), ", ") + ")",
-		Flags:     []cli.Flag{&cli.IntFlag{Name: "threads", Usage: "threads (default: all cores)"}, flag(envconfig.LogLevel)},
+		Flags:     []cli.Flag{&cli.IntFlag{Name: "threads", Usage: "threads (default: all cores)"}, logLevelFlag(true)},
 		Before:    quietLogging,
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 3 {
@@ -77,16 +77,13 @@ func quantizeCommand() *cli.Command {
 	}
 }
 
-// quietLogging keeps one-shot commands' stderr for progress and problems,
-// logging warnings only unless --log-level (LOG_LEVEL) says otherwise:
-// llama.cpp's own log (hundreds of lines per model) shows at debug level.
+// quietLogging logs plain lines at --log-level (warn unless set) for pull,
+// convert and quantize: llama.cpp's own log (hundreds of lines per model)
+// shows at debug level.
 func quietLogging(c *cli.Context) error {
-	level := zerolog.WarnLevel
-	if c.IsSet(envconfig.LogLevel.Flag) {
-		var err error
-		if level, err = zerolog.ParseLevel(c.String(envconfig.LogLevel.Flag)); err != nil {
-			return fmt.Errorf("invalid --log-level %q: want debug, info, warn or error", c.String(envconfig.LogLevel.Flag))
-		}
+	level, err := zerolog.ParseLevel(c.String(envconfig.LogLevel.Flag))
+	if err != nil {
+		return fmt.Errorf("invalid --log-level %q: want debug, info, warn or error", c.String(envconfig.LogLevel.Flag))
 	}
 	log.Logger = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, NoColor: true, PartsExclude: []string{zerolog.TimestampFieldName}}).Level(level)
 	return nil

@@ -14,7 +14,7 @@ import (
 
 func embedCommand() *cli.Command {
 	flags := append(catalogFlags(), engineFlags()...)
-	flags = append(flags, logFlags()...)
+	flags = append(flags, logFlags(true)...)
 	flags = append(flags,
 		&cli.StringFlag{Name: "model", Usage: "catalog name or Hugging Face id (default: --embedding-model)"},
 		&cli.BoolFlag{Name: "truncate", Value: true, Usage: "truncate texts longer than the model's maximum"},

@@ -56,8 +56,19 @@ func engineFlags() []cli.Flag {
 	}
 }
 
-func logFlags() []cli.Flag {
-	return []cli.Flag{flag(envconfig.LogLevel), flag(envconfig.LogFormat)}
+// logFlags are serve's; quiet (embed, rerank) logs warnings only unless
+// --log-level says otherwise, keeping stderr for progress and problems.
+func logFlags(quiet bool) []cli.Flag {
+	return []cli.Flag{logLevelFlag(quiet), flag(envconfig.LogFormat)}
+}
+
+// logLevelFlag is --log-level; quiet commands default to warn.
+func logLevelFlag(quiet bool) cli.Flag {
+	s := envconfig.LogLevel
+	if quiet {
+		s.Default = "warn"
+	}
+	return flag(s)
 }
 
 // parseBytes reads sizes such as 512MiB, 8GiB, 8G or a plain byte count.

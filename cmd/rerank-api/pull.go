@@ -22,7 +22,7 @@ func pullCommand() *cli.Command {
 		Flags: append(catalogFlags(),
 			&cli.StringFlag{Name: "revision", Usage: "branch, tag or commit (default: the catalog's, else main)"},
 			&cli.StringFlag{Name: "outtype", Usage: "conversion type for checkpoints (default: the catalog's, else " + convert.DefaultOutType + ")"},
-			flag(envconfig.LogLevel),
+			logLevelFlag(true),
 		),
 		Before: quietLogging,
 		Action: func(c *cli.Context) error {

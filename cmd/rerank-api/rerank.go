@@ -15,7 +15,7 @@ import (
 
 func rerankCommand() *cli.Command {
 	flags := append(catalogFlags(), engineFlags()...)
-	flags = append(flags, logFlags()...)
+	flags = append(flags, logFlags(true)...)
 	flags = append(flags,
 		&cli.StringFlag{Name: "model", Usage: "catalog name or Hugging Face id (default: --reranker-model)"},
 		&cli.StringFlag{Name: "query", Aliases: []string{"q"}, Required: true, Usage: "text to rank the documents against"},

@@ -28,7 +28,7 @@ func serveCommand() *cli.Command {
 	}
 	flags = append(flags, catalogFlags()...)
 	flags = append(flags, engineFlags()...)
-	flags = append(flags, logFlags()...)
+	flags = append(flags, logFlags(false)...)
 	return &cli.Command{
 		Name:   "serve",
 		Usage:  "serve the HTTP API",

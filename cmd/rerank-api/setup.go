@@ -105,15 +105,10 @@ func newEngine(c *cli.Context, cat *catalog.Catalog, logger zerolog.Logger, oneS
 }
 
 // oneShotEngine prepares a command that prints JSON on stdout (embed,
-// rerank): logging, kept at warn unless asked so stderr stays quiet; the
-// catalog; and an engine that neither resolves nor loads the default model
-// named by the flag unusedDefault, which the command does not need.
+// rerank): logging, the catalog, and an engine that neither resolves nor
+// loads the default model named by the flag unusedDefault, which the
+// command does not need.
 func oneShotEngine(c *cli.Context, unusedDefault string) (*backend.Engine, error) {
-	if !c.IsSet(envconfig.LogLevel.Flag) {
-		if err := c.Set(envconfig.LogLevel.Flag, "warn"); err != nil {
-			return nil, err
-		}
-	}
 	logger, err := setupLogging(c)
 	if err != nil {
 		return nil, err
