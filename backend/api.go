@@ -152,9 +152,10 @@ type Token struct {
 	Start, Stop int
 }
 
-// ModelStatus is a catalog entry with its local state.
+// ModelStatus is a catalog entry with its local state (GET /models sends
+// it as api.ModelStatus).
 type ModelStatus struct {
 	catalog.Entry
-	Downloaded bool `json:"downloaded"`
-	Loaded     bool `json:"loaded"`
+	Downloaded bool
+	Loaded     bool
 }

@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -26,14 +27,11 @@ func (e *Engine) ensureDownloaded(ctx context.Context, entry catalog.Entry) erro
 	if _, err := os.Stat(path); err == nil || e.cfg.Puller == nil || entry.Source.Repo == "" {
 		return nil // a missing file that cannot be pulled is reported by the loader
 	}
-	wait := e.cfg.PullWait
-	if wait <= 0 {
-		wait = DefaultPullWait
-	}
-	waitCtx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	if !e.cfg.Puller.InProgress(entry) {
-		e.log.Info().Str("model", entry.Name).Msg("model not on disk; pulling it")
+	waitCtx := ctx
+	if e.cfg.PullWait >= 0 {
+		var cancel context.CancelFunc
+		waitCtx, cancel = context.WithTimeout(ctx, cmp.Or(e.cfg.PullWait, DefaultPullWait))
+		defer cancel()
 	}
 	err := e.cfg.Puller.Pull(waitCtx, entry)
 	switch {

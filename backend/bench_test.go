@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rerank-api/rerank-api/catalog"
+	"github.com/rerank-api/rerank-api/envconfig"
 	"github.com/rerank-api/rerank-api/internal/testmodel"
 )
 
@@ -61,7 +62,7 @@ func BenchmarkEngine(b *testing.B) {
 		b.Run(fmt.Sprintf("budget=%d/clients=32", budget), func(b *testing.B) { benchLoad(b, budget, 32) })
 	}
 	for _, clients := range []int{1, 8} {
-		b.Run(fmt.Sprintf("budget=%d/clients=%d", DefaultBatchTokens, clients), func(b *testing.B) { benchLoad(b, DefaultBatchTokens, clients) })
+		b.Run(fmt.Sprintf("budget=%d/clients=%d", envconfig.MaxBatchTokens.Default, clients), func(b *testing.B) { benchLoad(b, envconfig.MaxBatchTokens.Default, clients) })
 	}
 }
 
@@ -72,7 +73,7 @@ func benchLoad(b *testing.B, budget, clients int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	zerolog.SetGlobalLevel(zerolog.WarnLevel) // llama.cpp logs hundreds of debug lines per load
+	quietLlamaLog(b)
 	Devices("")
 	threads := runtime.NumCPU()
 	if s := os.Getenv("BENCH_THREADS"); s != "" {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rerank-api/rerank-api/backend/llama"
 	"github.com/rerank-api/rerank-api/catalog"
+	"github.com/rerank-api/rerank-api/envconfig"
 	"github.com/rerank-api/rerank-api/pull"
 )
 
@@ -41,36 +42,39 @@ type Config struct {
 	// Puller downloads catalog models on their first request; nil (serve
 	// --offline) serves only what is on disk.
 	Puller *pull.Puller
-	// PullWait bounds how long a request waits for a download.
+	// PullWait bounds how long a request waits for its model's first
+	// download before it fails with ErrModelUnavailable, the download
+	// going on; 0 means DefaultPullWait, and a negative wait lasts as long
+	// as the download (the CLI's embed and rerank).
 	PullWait time.Duration
 	// MecabDicdir is the MeCab dictionary of BertJapaneseTokenizer models
 	// whose catalog entry names none (MECAB_DICDIR); "" uses the one
 	// their tokenizer config names.
 	MecabDicdir string
+	// MecabRC is the mecabrc MeCab would read first (MECABRC): its dicdir
+	// is the dictionary of models whose tokenizer config names none.
+	MecabRC string
 }
 
-// Defaults the engine applies to zero fields.
-const (
-	DefaultBatchTokens           = 1024
-	DefaultMaxConcurrentRequests = 512
-	DefaultMaxQueuedSequences    = 100_000
-)
+// DefaultMaxQueuedSequences is MaxQueuedSequences for a zero field; the
+// other fields' defaults are their flags' (envconfig).
+const DefaultMaxQueuedSequences = 100_000
 
 func (c *Config) applyDefaults() {
 	if c.Workers < 1 {
-		c.Workers = 1
+		c.Workers = envconfig.Workers.Default
 	}
 	if c.Threads < 1 {
 		c.Threads = max(1, runtime.NumCPU()/c.Workers)
 	}
 	if c.BatchTokens < 1 {
-		c.BatchTokens = DefaultBatchTokens
+		c.BatchTokens = envconfig.MaxBatchTokens.Default
 	}
 	if c.BudgetBytes == 0 {
 		c.BudgetBytes = DefaultBudget()
 	}
 	if c.MaxConcurrentRequests < 1 {
-		c.MaxConcurrentRequests = DefaultMaxConcurrentRequests
+		c.MaxConcurrentRequests = envconfig.MaxConcurrentRequests.Default
 	}
 	if c.MaxQueuedSequences < 1 {
 		c.MaxQueuedSequences = DefaultMaxQueuedSequences

@@ -41,8 +41,7 @@ func TestRerankTokenTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	Devices("")
-	defer zerolog.SetGlobalLevel(zerolog.GlobalLevel())
-	zerolog.SetGlobalLevel(zerolog.WarnLevel) // llama.cpp's debug lines go to the global logger
+	quietLlamaLog(t)
 	var logs bytes.Buffer
 	e := New(Config{ModelsDir: dir, Threads: 2, BudgetBytes: 1 << 30}, cat, zerolog.New(&logs).Level(zerolog.WarnLevel))
 	defer e.Close()

@@ -28,8 +28,7 @@ func TestTokenizeWithLlamaTokenizer(t *testing.T) {
 		t.Fatal(err)
 	}
 	Devices("")
-	defer zerolog.SetGlobalLevel(zerolog.GlobalLevel())
-	zerolog.SetGlobalLevel(zerolog.WarnLevel) // llama.cpp's debug lines go to the global logger
+	quietLlamaLog(t)
 	e := New(Config{ModelsDir: dir, Threads: 2, BudgetBytes: 1 << 30}, cat, zerolog.Nop())
 	defer e.Close()
 

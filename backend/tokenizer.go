@@ -157,7 +157,7 @@ func newJapaneseTokenizer(path string, entry catalog.Entry, cfg Config) (textTok
 	if override == "" {
 		override = cfg.MecabDicdir
 	}
-	dicdir, err := tc.Dicdir(override, cfg.ModelsDir)
+	dicdir, err := tc.Dicdir(bertjapanese.Places{Override: override, ModelsDir: cfg.ModelsDir, MecabRC: cfg.MecabRC})
 	if err != nil {
 		return nil, err
 	}

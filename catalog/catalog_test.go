@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/rerank-api/rerank-api/convert/gguf"
 )
 
 // builtin is the real models.yaml that embed.go compiles into the binary.
@@ -59,9 +61,9 @@ func TestBuiltinCatalog(t *testing.T) {
 			t.Errorf("%s: supported entry needs repo, kind and pooling: %+v", e.Name, e)
 		}
 		// pull downloads from Source: a published GGUF, or the checkpoint
-		// converted to a type the converter writes.
-		outtypes := map[string]bool{"f32": true, "f16": true, "bf16": true, "q8_0": true, "q4_k_m": true, "q5_k_m": true, "q6_k": true}
-		if e.Source.Repo != e.Repo || (e.Source.File == "" && !outtypes[e.Source.Outtype]) {
+		// converted to an output type.
+		_, badType := gguf.ParseFileType(e.Source.Outtype)
+		if e.Source.Repo != e.Repo || (e.Source.File == "" && badType != nil) {
 			t.Errorf("%s: source = %+v, want repo %s and a GGUF file or a conversion type", e.Name, e.Source, e.Repo)
 		}
 		if (e.Kind == KindRerank) != (e.Pooling == PoolingRank) {

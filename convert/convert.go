@@ -1,11 +1,13 @@
 package convert
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/rerank-api/rerank-api/convert/checkpoint"
@@ -14,9 +16,10 @@ import (
 
 // Options describe one conversion.
 type Options struct {
-	Input   string // Hugging Face model directory
-	Output  string // GGUF file to write
-	OutType string // f32, f16, bf16, or a quantized type (q8_0, q4_k_m, q5_k_m, q6_k)
+	Input  string // Hugging Face model directory
+	Output string // GGUF file to write
+	// OutType is one of gguf.FileTypeNames; "" means DefaultOutType.
+	OutType string
 	// Quantize runs llama.cpp's quantizer from an f32 GGUF to a quantized
 	// one; required for quantized output types.
 	Quantize func(in, out, outType string) error
@@ -27,11 +30,9 @@ type Options struct {
 	Warn func(msg string)
 }
 
-// FloatTypes are written directly; QuantTypes go through llama.cpp.
-var (
-	FloatTypes = []string{"f32", "f16", "bf16"}
-	QuantTypes = []string{"q8_0", "q4_k_m", "q5_k_m", "q6_k"}
-)
+// DefaultOutType is the output type of a conversion that names none: f16
+// halves the size of f32 weights for a cosine similarity above 0.9999.
+const DefaultOutType = "f16"
 
 // converter maps one architecture family onto a llama.cpp architecture.
 type converter interface {
@@ -54,14 +55,7 @@ var architectures = map[string]func(job *job) (converter, error){
 	"LlamaModel":                          newLlama,
 }
 
-func supportedArchitectures() []string {
-	names := make([]string, 0, len(architectures))
-	for name := range architectures {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	return names
-}
+func supportedArchitectures() []string { return slices.Sorted(maps.Keys(architectures)) }
 
 // job is the state shared by a conversion's steps.
 type job struct {
@@ -85,16 +79,16 @@ func (j *job) warn(format string, args ...any) {
 // Convert converts opts.Input into opts.Output. The output appears only
 // when the conversion succeeded: it is written to a temporary file first.
 func Convert(ctx context.Context, opts Options) error {
-	outType := strings.ToLower(opts.OutType)
-	if outType == "" {
-		outType = "f16"
+	outType, err := gguf.ParseFileType(cmp.Or(opts.OutType, DefaultOutType))
+	if err != nil {
+		return err
 	}
-	quantized := contains(QuantTypes, outType)
-	if !quantized && !contains(FloatTypes, outType) {
-		return fmt.Errorf("unknown --outtype %q: want one of %s", opts.OutType, strings.Join(append(FloatTypes, QuantTypes...), ", "))
-	}
-	if quantized && opts.Quantize == nil {
-		return fmt.Errorf("--outtype %s needs llama.cpp's quantizer, which this build did not provide", outType)
+	typ, written := outType.TensorType()
+	if !written {
+		if opts.Quantize == nil {
+			return fmt.Errorf("output type %s needs llama.cpp's quantizer, which this build did not provide", outType)
+		}
+		typ = gguf.TensorF32 // the quantizer starts from full precision
 	}
 
 	cfg, err := readConfig(opts.Input)
@@ -130,17 +124,13 @@ func Convert(ctx context.Context, opts Options) error {
 			opts.Progress(done, total, name)
 		}
 	}
-	typ := map[string]gguf.TensorType{"f32": gguf.TensorF32, "f16": gguf.TensorF16, "bf16": gguf.TensorBF16}[outType]
-	if quantized {
-		typ = gguf.TensorF32 // the quantizer starts from full precision
-	}
 	if err := conv.write(w, typ); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if !quantized {
+	if written {
 		return w.WriteFile(opts.Output)
 	}
 	tmp := opts.Output + ".f32.tmp"
@@ -150,17 +140,8 @@ func Convert(ctx context.Context, opts Options) error {
 	}
 	part := filepath.Join(filepath.Dir(opts.Output), "."+filepath.Base(opts.Output)+".partial")
 	defer os.Remove(part)
-	if err := opts.Quantize(tmp, part, outType); err != nil {
+	if err := opts.Quantize(tmp, part, outType.String()); err != nil {
 		return fmt.Errorf("quantizing to %s: %w", outType, err)
 	}
 	return os.Rename(part, opts.Output)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -77,6 +77,43 @@ func TestConvertMetadata(t *testing.T) {
 	}
 }
 
+// Every output type is accepted: the float ones are written with their
+// file type, the others go to the quantizer under the same name, the one
+// list `quantize` takes too.
+func TestConvertAcceptsEveryOutputType(t *testing.T) {
+	src := writeCheckpoint(t, testmodel.Tiny(6, "cls"), testmodel.HFOptions{Arch: "BertModel", Tokenizer: "wordpiece"})
+	for _, name := range gguf.FileTypeNames() {
+		t.Run(name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "m.gguf")
+			quantizedTo := ""
+			quantize := func(in, out, typ string) error {
+				quantizedTo = typ
+				data, err := os.ReadFile(in)
+				if err != nil {
+					return err
+				}
+				return os.WriteFile(out, data, 0o644)
+			}
+			if err := Convert(context.Background(), Options{Input: src, Output: out, OutType: strings.ToUpper(name), Quantize: quantize}); err != nil {
+				t.Fatal(err)
+			}
+			ft, _ := gguf.ParseFileType(name)
+			m, err := gguf.ReadMetadata(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, written := ft.TensorType(); written {
+				want(t, m, "general.file_type", uint32(ft))
+				if quantizedTo != "" {
+					t.Errorf("%s went to the quantizer", name)
+				}
+			} else if quantizedTo != name {
+				t.Errorf("the quantizer was asked for %q, want %q", quantizedTo, name)
+			}
+		})
+	}
+}
+
 func TestConvertErrors(t *testing.T) {
 	good := writeCheckpoint(t, testmodel.Tiny(4, "cls"), testmodel.HFOptions{Arch: "BertModel", Tokenizer: "wordpiece", DType: checkpoint.F16})
 	noHead := writeCheckpoint(t, testmodel.Tiny(5, "cls"), testmodel.HFOptions{Arch: "BertModel", Tokenizer: "wordpiece"})

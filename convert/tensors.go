@@ -36,7 +36,7 @@ func (j *job) loadVocab(nVocab int) (*vocab.Vocab, error) {
 // writeGeneral writes the general.* keys of a file of llama.cpp
 // architecture arch whose matrices are stored as typ.
 func (j *job) writeGeneral(w *gguf.Writer, arch string, typ gguf.TensorType) {
-	fileType := map[gguf.TensorType]uint32{gguf.TensorF32: 0, gguf.TensorF16: 1, gguf.TensorBF16: 32}[typ]
+	fileType := map[gguf.TensorType]gguf.FileType{gguf.TensorF32: gguf.FileF32, gguf.TensorF16: gguf.FileF16, gguf.TensorBF16: gguf.FileBF16}[typ]
 	w.AddKV("general.architecture", arch)
 	w.AddKV("general.name", filepath.Base(filepath.Clean(j.dir)))
 	w.AddKV("general.file_type", fileType)

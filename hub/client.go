@@ -8,14 +8,12 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
-
-	"golang.org/x/net/http/httpproxy"
 )
 
-// DefaultEndpoint is the hub used when HF_ENDPOINT is unset.
+// DefaultEndpoint is the hub used when no endpoint is given (HF_ENDPOINT
+// unset).
 const DefaultEndpoint = "https://huggingface.co"
 
 // DefaultRevision is the branch read when no revision is given.
@@ -33,7 +31,8 @@ var (
 )
 
 // Client talks to one hub. The zero value uses DefaultEndpoint, no token and
-// http.DefaultClient; NewClientFromEnv is what the CLI wants.
+// http.DefaultClient; the CLI makes one with NewClient from HF_ENDPOINT,
+// HF_TOKEN and the proxy variables (envconfig).
 type Client struct {
 	// Endpoint is the hub's base URL, without a trailing slash.
 	Endpoint string
@@ -42,20 +41,8 @@ type Client struct {
 	// HTTP makes the requests. Its CheckRedirect is replaced per request
 	// so the token never follows a redirect to another host.
 	HTTP *http.Client
-}
 
-// NewClientFromEnv reads HF_ENDPOINT, HF_TOKEN (or HUGGING_FACE_HUB_TOKEN) and
-// the proxy variables HTTP_PROXY, HTTPS_PROXY and NO_PROXY, now: unlike
-// http.ProxyFromEnvironment, which reads them once per process.
-func NewClientFromEnv() *Client {
-	token := os.Getenv("HF_TOKEN")
-	if token == "" {
-		token = os.Getenv("HUGGING_FACE_HUB_TOKEN")
-	}
-	proxy := httpproxy.FromEnvironment().ProxyFunc()
-	return NewClient(os.Getenv("HF_ENDPOINT"), token, func(r *http.Request) (*url.URL, error) {
-		return proxy(r.URL)
-	})
+	inflight flights // downloads in progress, by destination
 }
 
 // NewClient returns a client for endpoint (DefaultEndpoint when empty) whose

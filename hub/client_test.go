@@ -7,32 +7,29 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"golang.org/x/net/http/httpproxy"
 )
 
-func TestNewClientFromEnv(t *testing.T) {
+func TestNewClient(t *testing.T) {
 	tests := []struct {
-		name                    string
-		endpoint, token, hubTok string
-		wantEndpoint, wantToken string
+		name, endpoint, wantEndpoint string
 	}{
-		{"defaults", "", "", "", DefaultEndpoint, ""},
-		{"HF_ENDPOINT and HF_TOKEN", "http://mirror.example/", "hf_a", "hf_b", "http://mirror.example", "hf_a"},
-		{"legacy token variable", "", "", "hf_b", DefaultEndpoint, "hf_b"},
+		{"default", "", DefaultEndpoint},
+		{"mirror", "http://mirror.example/", "http://mirror.example"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv("HF_ENDPOINT", tt.endpoint)
-			t.Setenv("HF_TOKEN", tt.token)
-			t.Setenv("HUGGING_FACE_HUB_TOKEN", tt.hubTok)
-			c := NewClientFromEnv()
-			if c.Endpoint != tt.wantEndpoint || c.Token != tt.wantToken {
-				t.Errorf("got endpoint %q token %q, want %q %q", c.Endpoint, c.Token, tt.wantEndpoint, tt.wantToken)
+			c := NewClient(tt.endpoint, "hf_a", nil)
+			if c.Endpoint != tt.wantEndpoint || c.Token != "hf_a" {
+				t.Errorf("got endpoint %q token %q, want %q hf_a", c.Endpoint, c.Token, tt.wantEndpoint)
 			}
 		})
 	}
@@ -43,10 +40,8 @@ func TestNewClientFromEnv(t *testing.T) {
 func TestTokenStaysWithTheHub(t *testing.T) {
 	h := newFakeHub(t, standardFiles(t))
 	h.requireToken = "hf_secret"
-	t.Setenv("HF_ENDPOINT", h.hub.URL)
-	t.Setenv("HF_TOKEN", "hf_secret")
 	dest := filepath.Join(t.TempDir(), "model.gguf")
-	if err := NewClientFromEnv().Download(testContext(t), "org/model", "main", "model.gguf", dest, DownloadOptions{}); err != nil {
+	if err := NewClient(h.hub.URL, "hf_secret", nil).Download(testContext(t), "org/model", "main", "model.gguf", dest, DownloadOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range h.all() {
@@ -168,11 +163,11 @@ func TestDownloadRepo(t *testing.T) {
 	}
 }
 
-// The proxy variables are read when the client is made, and NO_PROXY hosts go
-// direct. The hub is called hub.invalid so the proxy applies at all (loopback
-// addresses never use one); a test dialer connects that name to the fake hub,
-// and refuses anything that is not 127.0.0.1.
-func TestProxyFromEnvironment(t *testing.T) {
+// Requests go through the proxy the client was made with, and the hosts it
+// exempts go direct. The hub is called hub.invalid so the proxy applies at
+// all (loopback addresses never use one); a test dialer connects that name
+// to the fake hub, and refuses anything that is not 127.0.0.1.
+func TestProxy(t *testing.T) {
 	h := newFakeHub(t, standardFiles(t))
 	var mu sync.Mutex
 	var proxied []string
@@ -195,18 +190,13 @@ func TestProxyFromEnvironment(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, v := range []string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"} {
-				t.Setenv(v, "")
-			}
-			t.Setenv("HTTP_PROXY", proxy.URL)
-			t.Setenv("NO_PROXY", tt.noProxy)
-			t.Setenv("HF_ENDPOINT", "http://hub.invalid")
+			route := (&httpproxy.Config{HTTPProxy: proxy.URL, NoProxy: tt.noProxy}).ProxyFunc()
 			mu.Lock()
 			proxied = nil
 			mu.Unlock()
 			before := len(h.seen("hub", "GET"))
 
-			c := NewClientFromEnv()
+			c := NewClient("http://hub.invalid", "", func(r *http.Request) (*url.URL, error) { return route(r.URL) })
 			c.HTTP.Transport.(*http.Transport).DialContext = loopbackDialer(t, "hub.invalid:80", h.hub.Listener.Addr().String())
 			if _, err := c.ListFiles(testContext(t), "org/model", ""); err != nil {
 				t.Fatal(err)

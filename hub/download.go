@@ -46,14 +46,15 @@ var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 // later call resumes after an error or a cancelled ctx; dest appears, fsynced
 // and renamed into place, only once complete and verified.
 //
-// Concurrent calls for the same dest share one transfer (the first caller's
-// options win); other processes wait on dest+".lock".
+// Concurrent calls on one Client for the same dest share one transfer (the
+// first caller's options win); other clients and processes wait on
+// dest+".lock".
 func (c *Client) Download(ctx context.Context, repo, revision, path, dest string, opts DownloadOptions) error {
 	dest, err := filepath.Abs(dest)
 	if err != nil {
 		return err
 	}
-	return inflight.do(ctx, dest, func() error {
+	return c.inflight.do(ctx, dest, func() error {
 		return c.download(ctx, repo, revision, path, dest, opts)
 	})
 }
@@ -91,7 +92,7 @@ func (c *Client) DownloadURL(ctx context.Context, rawURL, dest string, opts Down
 		client: c, url: rawURL, what: rawURL, name: filepath.Base(dest),
 		want: strings.ToLower(opts.SHA256), progress: opts.Progress,
 	}
-	return inflight.do(ctx, dest, func() error { return t.save(ctx, dest) })
+	return c.inflight.do(ctx, dest, func() error { return t.save(ctx, dest) })
 }
 
 // save runs the transfer into dest under dest's lock file, unless dest

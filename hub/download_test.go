@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -189,20 +190,7 @@ func TestConcurrentDownloadsShareOneTransfer(t *testing.T) {
 	h := newFakeHub(t, standardFiles(t))
 	h.delay = 50 * time.Millisecond
 	c, dest := h.client(""), filepath.Join(t.TempDir(), "model.gguf")
-	var wg sync.WaitGroup
-	errs := make(chan error, 20)
-	for range 20 {
-		wg.Go(func() {
-			errs <- c.Download(testContext(t), "org/model", "main", "model.gguf", dest, DownloadOptions{})
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Error(err)
-		}
-	}
+	downloadAtOnce(t, slices.Repeat([]*Client{c}, 20), dest)
 	assertFile(t, dest, h.files["model.gguf"].data)
 	if got := len(h.seen("cdn", "GET")); got != 1 {
 		t.Errorf("CDN saw %d GETs, want exactly 1", got)
@@ -212,6 +200,35 @@ func TestConcurrentDownloadsShareOneTransfer(t *testing.T) {
 	if got := len(h.seen("hub", "HEAD")); got != 1 {
 		t.Errorf("hub saw %d HEADs, want 1: the callers did not share the transfer", got)
 	}
+}
+
+// Clients share no memory: a second client downloading the same dest waits
+// on the lock file, then finds the file whole and verified.
+func TestClientsDownloadingOneFileShareTheLock(t *testing.T) {
+	h := newFakeHub(t, standardFiles(t))
+	h.delay = 50 * time.Millisecond
+	dest := filepath.Join(t.TempDir(), "model.gguf")
+	downloadAtOnce(t, []*Client{h.client(""), h.client("")}, dest)
+	assertFile(t, dest, h.files["model.gguf"].data)
+	assertNoLitter(t, dest)
+	if got := len(h.seen("cdn", "GET")); got != 1 {
+		t.Errorf("CDN saw %d GETs, want 1", got)
+	}
+}
+
+// downloadAtOnce has each client download model.gguf to dest at the same
+// time.
+func downloadAtOnce(t *testing.T, clients []*Client, dest string) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		wg.Go(func() {
+			if err := c.Download(testContext(t), "org/model", "main", "model.gguf", dest, DownloadOptions{}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func TestLockFileExcludesOtherHolders(t *testing.T) {

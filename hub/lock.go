@@ -53,7 +53,15 @@ func sameFile(f *os.File, path string) bool {
 	return err == nil && os.SameFile(a, b)
 }
 
-// flights shares one download per destination among goroutines.
+// flights shares one download per destination among a Client's
+// goroutines. The zero value is ready to use.
+//
+// It is not golang.org/x/sync/singleflight: DoChan runs the function in a
+// goroutine of its own, so a caller that stopped waiting (Ctrl-C on pull)
+// would return while its transfer still held the lock file and the partial
+// file. Here the first caller runs the transfer itself and returns after
+// it; a waiter whose own ctx is alive takes over a transfer whose caller
+// gave up, resuming its partial file.
 type flights struct {
 	mu sync.Mutex
 	m  map[string]*flight
@@ -63,8 +71,6 @@ type flight struct {
 	done chan struct{}
 	err  error
 }
-
-var inflight = flights{m: map[string]*flight{}}
 
 // do runs fn unless a call for key is running, in which case it waits for
 // that call's result. If that call was cancelled while this caller's ctx is
@@ -85,6 +91,9 @@ func (g *flights) do(ctx context.Context, key string, fn func() error) error {
 			return f.err
 		}
 		f := &flight{done: make(chan struct{})}
+		if g.m == nil {
+			g.m = map[string]*flight{}
+		}
 		g.m[key] = f
 		g.mu.Unlock()
 

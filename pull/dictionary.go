@@ -66,7 +66,7 @@ func (p *Puller) missingDictionary(entry catalog.Entry, path string) string {
 	if err != nil {
 		return ""
 	}
-	if _, err := cfg.Dicdir("", p.ModelsDir); err == nil || cfg.MecabDic != "unidic_lite" {
+	if _, err := cfg.Dicdir(bertjapanese.Places{ModelsDir: p.ModelsDir}); err == nil || cfg.MecabDic != "unidic_lite" {
 		// Present, or not ours to fetch: loading the model says what to
 		// install.
 		return ""

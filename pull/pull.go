@@ -1,13 +1,15 @@
 package pull
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
-	"sync"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/rerank-api/rerank-api/catalog"
 	"github.com/rerank-api/rerank-api/convert"
@@ -29,13 +31,7 @@ type Puller struct {
 	// pinned PyPI release (UnidicLite).
 	UnidicLite *Dictionary
 
-	mu       sync.Mutex
-	inFlight map[string]*call
-}
-
-type call struct {
-	done chan struct{}
-	err  error
+	pulls singleflight.Group // by destination
 }
 
 // Pull makes entry's GGUF exist at entry.ModelPath(ModelsDir), with the
@@ -47,38 +43,16 @@ func (p *Puller) Pull(ctx context.Context, entry catalog.Entry) error {
 	if _, err := os.Stat(dest); err == nil && p.missingDictionary(entry, dest) == "" {
 		return nil
 	}
-	p.mu.Lock()
-	if p.inFlight == nil {
-		p.inFlight = map[string]*call{}
-	}
-	c, ok := p.inFlight[dest]
-	if !ok {
-		c = &call{done: make(chan struct{})}
-		p.inFlight[dest] = c
-		go func() {
-			// Detached from the first caller: others may still be waiting.
-			c.err = p.pull(context.WithoutCancel(ctx), entry, dest)
-			p.mu.Lock()
-			delete(p.inFlight, dest)
-			p.mu.Unlock()
-			close(c.done)
-		}()
-	}
-	p.mu.Unlock()
+	pulled := p.pulls.DoChan(dest, func() (any, error) {
+		// Detached from the first caller: others may still be waiting.
+		return nil, p.pull(context.WithoutCancel(ctx), entry, dest)
+	})
 	select {
-	case <-c.done:
-		return c.err
+	case res := <-pulled:
+		return res.Err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// InProgress reports whether a pull of entry is running.
-func (p *Puller) InProgress(entry catalog.Entry) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	_, ok := p.inFlight[entry.ModelPath(p.ModelsDir)]
-	return ok
 }
 
 func (p *Puller) pull(ctx context.Context, entry catalog.Entry, dest string) error {
@@ -119,10 +93,7 @@ func (p *Puller) convert(ctx context.Context, repo, revision, outType, dest stri
 	if err := p.Hub.DownloadRepo(ctx, repo, revision, dir, include, p.Progress); err != nil {
 		return err
 	}
-	if outType == "" {
-		outType = "f16"
-	}
-	p.log("converting %s to %s", repo, outType)
+	p.log("converting %s to %s", repo, cmp.Or(outType, convert.DefaultOutType))
 	return convert.Convert(ctx, convert.Options{
 		Input: dir, Output: dest, OutType: outType, Quantize: p.Quantize,
 		Warn: func(msg string) { p.log("%s", msg) },
@@ -209,5 +180,5 @@ func Target(cat *catalog.Catalog, spec string) (catalog.Entry, error) {
 	if file != "" {
 		name = strings.TrimSuffix(path.Base(file), ".gguf")
 	}
-	return catalog.Entry{Name: name, Repo: repo, Kind: catalog.KindEmbedding, Source: catalog.Source{Repo: repo, File: file, Outtype: "f16"}}, nil
+	return catalog.Entry{Name: name, Repo: repo, Kind: catalog.KindEmbedding, Source: catalog.Source{Repo: repo, File: file}}, nil
 }

@@ -5,8 +5,9 @@
 // It speaks HTTP and nothing else. It must not tokenize, load models, touch
 // files or do model math beyond encoding floats (base64 or JSON); everything
 // about models lives behind the Engine interface, which the backend package
-// implements. Wire types live in one file per API family (openai.go,
-// cohere.go for Cohere and Jina, tei.go) so a reader sees each contract at
-// once, and errors.go is the single place that maps errors to statuses and
-// envelopes.
+// implements. The wire types live in package api, one file per API family;
+// the functions that build a response from an engine result are exported
+// (OpenAIEmbeddingResponse, CohereRerankResponse, CatalogModelList) so the
+// CLI prints exactly what the server answers. errors.go is the single place
+// that maps errors to statuses and envelopes.
 package server

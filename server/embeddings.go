@@ -13,12 +13,13 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rerank-api/rerank-api/api"
 	"github.com/rerank-api/rerank-api/backend"
 )
 
 // openAIEmbeddings serves POST /v1/embeddings and POST /embeddings.
 func (s *server) openAIEmbeddings(w http.ResponseWriter, r *http.Request) {
-	var req openAIEmbeddingRequest
+	var req api.OpenAIEmbeddingRequest
 	if err := s.decodeJSON(w, r, &req); err != nil {
 		writeError(w, r, err)
 		return
@@ -56,25 +57,32 @@ func (s *server) openAIEmbeddings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	resp := openAIEmbeddingResponse{
+	writeJSON(w, r, http.StatusOK, OpenAIEmbeddingResponse(res, asBase64))
+}
+
+// OpenAIEmbeddingResponse is POST /v1/embeddings' answer for res, with
+// each vector as an array of floats or, asBase64, as OpenAI's base64
+// string; the CLI's embed prints it too.
+func OpenAIEmbeddingResponse(res *backend.EmbedResult, asBase64 bool) api.OpenAIEmbeddingResponse {
+	resp := api.OpenAIEmbeddingResponse{
 		Object: "list",
-		Data:   make([]openAIEmbedding, len(res.Vectors)),
+		Data:   make([]api.OpenAIEmbedding, len(res.Vectors)),
 		Model:  res.Model,
-		Usage:  openAIUsage{PromptTokens: res.PromptTokens, TotalTokens: res.PromptTokens},
+		Usage:  api.OpenAIUsage{PromptTokens: res.PromptTokens, TotalTokens: res.PromptTokens},
 	}
 	for i, vec := range res.Vectors {
 		var emb any = vec
 		if asBase64 {
 			emb = encodeBase64(vec)
 		}
-		resp.Data[i] = openAIEmbedding{Object: "embedding", Index: i, Embedding: emb}
+		resp.Data[i] = api.OpenAIEmbedding{Object: "embedding", Index: i, Embedding: emb}
 	}
-	writeJSON(w, r, http.StatusOK, resp)
+	return resp
 }
 
 // teiEmbed serves TEI's POST /embed.
 func (s *server) teiEmbed(w http.ResponseWriter, r *http.Request) {
-	var req teiEmbedRequest
+	var req api.TEIEmbedRequest
 	if err := s.decodeJSON(w, r, &req); err != nil {
 		writeError(w, r, err)
 		return

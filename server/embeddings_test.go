@@ -9,11 +9,11 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/rerank-api/rerank-api/api"
 	"github.com/rerank-api/rerank-api/backend"
 )
 
@@ -25,8 +25,8 @@ type openAIResponse struct {
 		Index     int             `json:"index"`
 		Embedding json.RawMessage `json:"embedding"`
 	} `json:"data"`
-	Model string      `json:"model"`
-	Usage openAIUsage `json:"usage"`
+	Model string          `json:"model"`
+	Usage api.OpenAIUsage `json:"usage"`
 }
 
 func TestOpenAIEmbeddingsInputForms(t *testing.T) {
@@ -62,7 +62,7 @@ func TestOpenAIEmbeddingsInputForms(t *testing.T) {
 					t.Fatalf("response = %s", rec.Body)
 				}
 				n := 7 * len(tc.want)
-				if got.Usage != (openAIUsage{PromptTokens: n, TotalTokens: n}) {
+				if got.Usage != (api.OpenAIUsage{PromptTokens: n, TotalTokens: n}) {
 					t.Errorf("usage = %+v, want %d tokens", got.Usage, n)
 				}
 				for i, d := range got.Data {
@@ -145,25 +145,46 @@ func TestOpenAIFieldsPassedThrough(t *testing.T) {
 	}
 }
 
+// Bodies are JSON or refused with a 415 in the route's envelope, as TEI
+// and OpenAI do: a form (curl -d without -H), text/plain and a missing
+// Content-Type too.
 func TestContentTypes(t *testing.T) {
 	h := newTestServer(&fakeEngine{}, Config{})
 	for ct, want := range map[string]int{
-		"":                                  http.StatusOK,
 		"application/json":                  http.StatusOK,
 		"application/json; charset=utf-8":   http.StatusOK,
-		"application/x-www-form-urlencoded": http.StatusOK, // curl -d without -H
-		"text/plain":                        http.StatusOK,
+		"application/vnd.api+json":          http.StatusOK,
+		"":                                  http.StatusUnsupportedMediaType,
+		"application/x-www-form-urlencoded": http.StatusUnsupportedMediaType,
+		"text/plain":                        http.StatusUnsupportedMediaType,
 		"application/xml":                   http.StatusUnsupportedMediaType,
 		"multipart/form-data; boundary=x":   http.StatusUnsupportedMediaType,
+		"application/json; charset":         http.StatusUnsupportedMediaType, // unparsable
 	} {
-		req := httptest.NewRequest(http.MethodPost, "/v1/embeddings", strings.NewReader(`{"input":"a"}`))
-		if ct != "" {
-			req.Header.Set("Content-Type", ct)
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
+		rec := do(t, h, http.MethodPost, "/v1/embeddings", `{"input":"a"}`, "Content-Type", ct)
 		if rec.Code != want {
 			t.Errorf("Content-Type %q: status %d, want %d (%s)", ct, rec.Code, want, rec.Body)
+		}
+	}
+
+	for path, check := range map[string]func(body []byte) bool{
+		"/v1/embeddings": func(body []byte) bool {
+			var e api.OpenAIErrorResponse
+			return json.Unmarshal(body, &e) == nil && e.Error.Type == "invalid_request_error" &&
+				e.Error.Code != nil && *e.Error.Code == "unsupported_media_type" && strings.Contains(e.Error.Message, "application/json")
+		},
+		"/embed": func(body []byte) bool {
+			var e api.TEIError
+			return json.Unmarshal(body, &e) == nil && e.ErrorType == "Validation" && strings.Contains(e.Error, "application/json")
+		},
+		"/v1/rerank": func(body []byte) bool {
+			var e api.CohereError
+			return json.Unmarshal(body, &e) == nil && e.ID != "" && strings.Contains(e.Message, "application/json")
+		},
+	} {
+		rec := do(t, h, http.MethodPost, path, `{}`, "Content-Type", "text/plain")
+		if rec.Code != http.StatusUnsupportedMediaType || !check(rec.Body.Bytes()) {
+			t.Errorf("%s as text/plain: status %d, %s; want 415 in the route's envelope", path, rec.Code, rec.Body)
 		}
 	}
 }
@@ -355,7 +376,7 @@ func TestTEIErrors(t *testing.T) {
 			if rec.Code != tc.status {
 				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
 			}
-			got := decode[teiError](t, rec)
+			got := decode[api.TEIError](t, rec)
 			if got.ErrorType != tc.errorType || got.Error == "" {
 				t.Errorf("error = %+v, want error_type %s and a message", got, tc.errorType)
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/rerank-api/rerank-api/api"
 	"github.com/rerank-api/rerank-api/backend"
 )
 
@@ -188,13 +189,13 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	switch ri.family {
 	case familyTEI:
-		writeJSON(w, r, ae.status, teiError{Error: ae.message, ErrorType: ae.teiType()})
+		writeJSON(w, r, ae.status, api.TEIError{Error: ae.message, ErrorType: ae.teiType()})
 		return
 	case familyCohere:
-		writeJSON(w, r, ae.status, cohereError{ID: ri.id, Message: ae.message})
+		writeJSON(w, r, ae.status, api.CohereError{ID: ri.id, Message: ae.message})
 		return
 	}
-	writeJSON(w, r, ae.status, openAIErrorResponse{Error: openAIError{
+	writeJSON(w, r, ae.status, api.OpenAIErrorResponse{Error: api.OpenAIError{
 		Message: ae.message,
 		Type:    ae.openAIType(),
 		Param:   nullable(ae.param),

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rerank-api/rerank-api/api"
 	"github.com/rerank-api/rerank-api/backend"
 )
 
@@ -12,12 +13,12 @@ import (
 // OpenAI's shape. Unsupported catalog entries are left out because asking
 // for them can only fail; GET /models shows them with the reason.
 func (s *server) openAIModels(w http.ResponseWriter, r *http.Request) {
-	list := openAIModelList{Object: "list", Data: []openAIModel{}}
+	list := api.OpenAIModelList{Object: "list", Data: []api.OpenAIModel{}}
 	for _, m := range s.engine.Models() {
 		if !m.Supported() {
 			continue
 		}
-		list.Data = append(list.Data, openAIModel{ID: m.Name, Object: "model", OwnedBy: owner(m.Repo)})
+		list.Data = append(list.Data, api.OpenAIModel{ID: m.Name, Object: "model", OwnedBy: owner(m.Repo)})
 	}
 	writeJSON(w, r, http.StatusOK, list)
 }
@@ -31,30 +32,23 @@ func owner(repo string) string {
 	return "rerank-api"
 }
 
-// catalogModelList is the body of GET /models: every catalog entry with its
-// kind, limits, licence, support status and local state.
-type catalogModelList struct {
-	Object string                `json:"object"` // always "list", as in /v1/models
-	Data   []backend.ModelStatus `json:"data"`
-}
-
 func (s *server) catalogModels(w http.ResponseWriter, r *http.Request) {
-	models := s.engine.Models()
-	if models == nil {
-		models = []backend.ModelStatus{} // [] rather than null for clients that iterate
-	}
-	writeJSON(w, r, http.StatusOK, catalogModelList{Object: "list", Data: models})
+	writeJSON(w, r, http.StatusOK, CatalogModelList(s.engine.Models()))
 }
 
-// healthStatus is the body of GET /health and GET /ready.
-type healthStatus struct {
-	Status string `json:"status"` // ok, ready or unavailable
-	Error  string `json:"error,omitempty"`
+// CatalogModelList is GET /models' answer for the engine's models; the
+// CLI's `models --json` prints it too.
+func CatalogModelList(models []backend.ModelStatus) api.CatalogModelList {
+	list := api.CatalogModelList{Object: "list", Data: make([]api.ModelStatus, len(models))} // [] rather than null for clients that iterate
+	for i, m := range models {
+		list.Data[i] = api.ModelStatus{Entry: m.Entry, Downloaded: m.Downloaded, Loaded: m.Loaded}
+	}
+	return list
 }
 
 // health serves GET /health: the process is up and answering (liveness).
 func (s *server) health(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, r, http.StatusOK, healthStatus{Status: "ok"})
+	writeJSON(w, r, http.StatusOK, api.Health{Status: "ok"})
 }
 
 // ready serves GET /ready: the default models can serve (readiness). It
@@ -63,8 +57,8 @@ func (s *server) ready(w http.ResponseWriter, r *http.Request) {
 	if err := s.engine.Ready(r.Context()); err != nil {
 		info(r).err = err
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterUnavailable))
-		writeJSON(w, r, http.StatusServiceUnavailable, healthStatus{Status: "unavailable", Error: err.Error()})
+		writeJSON(w, r, http.StatusServiceUnavailable, api.Health{Status: "unavailable", Error: err.Error()})
 		return
 	}
-	writeJSON(w, r, http.StatusOK, healthStatus{Status: "ready"})
+	writeJSON(w, r, http.StatusOK, api.Health{Status: "ready"})
 }

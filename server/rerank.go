@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/rerank-api/rerank-api/api"
 	"github.com/rerank-api/rerank-api/backend"
 )
 
@@ -19,7 +20,7 @@ func (s *server) cohereRerankV1(w http.ResponseWriter, r *http.Request) { s.cohe
 func (s *server) cohereRerankV2(w http.ResponseWriter, r *http.Request) { s.cohereRerank(w, r, "2") }
 
 func (s *server) cohereRerank(w http.ResponseWriter, r *http.Request, version string) {
-	var req cohereRerankRequest
+	var req api.CohereRerankRequest
 	if err := s.decodeJSON(w, r, &req); err != nil {
 		writeError(w, r, err)
 		return
@@ -47,7 +48,7 @@ func (s *server) teiOrCohereRerank(w http.ResponseWriter, r *http.Request) {
 	present := func(raw json.RawMessage) bool { return len(raw) > 0 && string(raw) != "null" }
 	switch {
 	case present(shape.Texts):
-		var req teiRerankRequest
+		var req api.TEIRerankRequest
 		if err := json.Unmarshal(body, &req); err != nil {
 			writeError(w, r, decodeError(err))
 			return
@@ -55,7 +56,7 @@ func (s *server) teiOrCohereRerank(w http.ResponseWriter, r *http.Request) {
 		s.serveTEIRerank(w, r, req)
 	case present(shape.Documents):
 		info(r).family = familyCohere
-		var req cohereRerankRequest
+		var req api.CohereRerankRequest
 		if err := json.Unmarshal(body, &req); err != nil {
 			writeError(w, r, decodeError(err))
 			return
@@ -67,7 +68,7 @@ func (s *server) teiOrCohereRerank(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *server) serveCohereRerank(w http.ResponseWriter, r *http.Request, req cohereRerankRequest, version string) {
+func (s *server) serveCohereRerank(w http.ResponseWriter, r *http.Request, req api.CohereRerankRequest, version string) {
 	if strings.TrimSpace(req.Query) == "" {
 		writeError(w, r, invalidField("query", `"query" is required: send the text to rank the documents against`))
 		return
@@ -116,28 +117,43 @@ func (s *server) serveCohereRerank(w http.ResponseWriter, r *http.Request, req c
 	if req.ReturnDocuments != nil {
 		returnDocuments = *req.ReturnDocuments
 	}
-	resp := cohereRerankResponse{
-		ID:      info(r).id,
-		Results: make([]cohereRerankResult, len(res.Results)),
-		Meta: cohereMeta{
-			APIVersion:  cohereAPIVersion{Version: version},
-			BilledUnits: cohereBilledUnits{SearchUnits: (res.Pairs + 99) / 100},
-			Tokens:      cohereTokens{InputTokens: res.Tokens},
+	var echoes []json.RawMessage
+	if returnDocuments {
+		echoes = make([]json.RawMessage, len(docs))
+		for i, d := range docs {
+			echoes[i] = d.echo()
+		}
+	}
+	writeJSON(w, r, http.StatusOK, CohereRerankResponse(info(r).id, version, res, echoes))
+}
+
+// CohereRerankResponse is the answer of POST /v1/rerank (version "1",
+// with Jina's model and usage) or /v2/rerank ("2") for res. documents are
+// what each request document echoes, by index; nil echoes none. The CLI's
+// rerank prints it too.
+func CohereRerankResponse(id, version string, res *backend.RerankResult, documents []json.RawMessage) api.CohereRerankResponse {
+	resp := api.CohereRerankResponse{
+		ID:      id,
+		Results: make([]api.CohereRerankResult, len(res.Results)),
+		Meta: api.CohereMeta{
+			APIVersion:  api.CohereAPIVersion{Version: version},
+			BilledUnits: api.CohereBilledUnits{SearchUnits: (res.Pairs + 99) / 100},
+			Tokens:      api.CohereTokens{InputTokens: res.Tokens},
 		},
 	}
 	if version == "1" {
-		resp.Model, resp.Usage = res.Model, &jinaUsage{TotalTokens: res.Tokens, PromptTokens: res.Tokens}
+		resp.Model, resp.Usage = res.Model, &api.JinaUsage{TotalTokens: res.Tokens, PromptTokens: res.Tokens}
 	}
 	for i, d := range res.Results {
-		resp.Results[i] = cohereRerankResult{Index: d.Index, RelevanceScore: d.Score}
-		if returnDocuments {
-			resp.Results[i].Document = docs[d.Index].echo()
+		resp.Results[i] = api.CohereRerankResult{Index: d.Index, RelevanceScore: d.Score}
+		if documents != nil {
+			resp.Results[i].Document = documents[d.Index]
 		}
 	}
-	writeJSON(w, r, http.StatusOK, resp)
+	return resp
 }
 
-func (s *server) serveTEIRerank(w http.ResponseWriter, r *http.Request, req teiRerankRequest) {
+func (s *server) serveTEIRerank(w http.ResponseWriter, r *http.Request, req api.TEIRerankRequest) {
 	if d := req.TruncationDirection; d != "" && !strings.EqualFold(d, "right") {
 		writeError(w, r, invalidField("truncation_direction",
 			`"truncation_direction" %q is not supported; only "Right" is`, d))
@@ -164,9 +180,9 @@ func (s *server) serveTEIRerank(w http.ResponseWriter, r *http.Request, req teiR
 		writeError(w, r, err)
 		return
 	}
-	ranks := make([]teiRank, len(res.Results))
+	ranks := make([]api.TEIRank, len(res.Results))
 	for i, d := range res.Results {
-		ranks[i] = teiRank{Index: d.Index, Score: d.Score}
+		ranks[i] = api.TEIRank{Index: d.Index, Score: d.Score}
 		if req.ReturnText {
 			ranks[i].Text = &req.Texts[d.Index]
 		}
@@ -222,9 +238,7 @@ func (d rerankDocument) echo() json.RawMessage {
 	if d.object != nil {
 		return d.object
 	}
-	b, _ := json.Marshal(struct {
-		Text string `json:"text"`
-	}{d.text}) // a struct of one string always marshals
+	b, _ := json.Marshal(api.CohereDocument{Text: d.text}) // a struct of one string always marshals
 	return b
 }
 

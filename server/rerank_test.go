@@ -11,6 +11,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/rerank-api/rerank-api/api"
 	"github.com/rerank-api/rerank-api/backend"
 )
 
@@ -39,9 +40,9 @@ type cohereResponse struct {
 		RelevanceScore float64         `json:"relevance_score"`
 		Document       json.RawMessage `json:"document"`
 	} `json:"results"`
-	Model *string    `json:"model"`
-	Usage *jinaUsage `json:"usage"`
-	Meta  cohereMeta `json:"meta"`
+	Model *string        `json:"model"`
+	Usage *api.JinaUsage `json:"usage"`
+	Meta  api.CohereMeta `json:"meta"`
 }
 
 func (f *fakeEngine) lastRerank(t *testing.T) backend.RerankRequest {
@@ -239,13 +240,13 @@ func TestRerankErrors(t *testing.T) {
 			}
 			var message string
 			if c.teiType != "" {
-				got := decode[teiError](t, rec)
+				got := decode[api.TEIError](t, rec)
 				if got.ErrorType != c.teiType {
 					t.Errorf("error_type %q, want %q", got.ErrorType, c.teiType)
 				}
 				message = got.Error
 			} else {
-				got := decode[cohereError](t, rec)
+				got := decode[api.CohereError](t, rec)
 				if got.ID != "e-1" {
 					t.Errorf("error id %q, want the request id", got.ID)
 				}

@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rerank-api/rerank-api/backend"
+	"github.com/rerank-api/rerank-api/envconfig"
 )
 
 // Engine is what the server needs from the backend.
@@ -39,27 +40,21 @@ type Engine interface {
 	Ready(ctx context.Context) error
 }
 
-// Config holds the HTTP-level limits; the zero value gives TEI's defaults.
+// Config holds the HTTP-level limits; a zero field gets its flag's default
+// (envconfig), TEI's where TEI has the knob.
 type Config struct {
 	// MaxClientBatchSize caps the inputs per request (TEI's
-	// --max-client-batch-size); 0 means 2048.
+	// --max-client-batch-size).
 	MaxClientBatchSize int
-	// PayloadLimit caps the request body in bytes (TEI's --payload-limit);
-	// 0 means 2,000,000.
+	// PayloadLimit caps the request body in bytes (TEI's --payload-limit).
 	PayloadLimit int64
 	// AutoTruncate cuts inputs longer than the model's maximum length unless
 	// a request says "truncate": false (TEI's --auto-truncate).
 	AutoTruncate bool
-	// MaxRerankDocuments caps the documents of one rerank request; 0 means
-	// 1000, the most Cohere recommends per request.
+	// MaxRerankDocuments caps the documents of one rerank request; the
+	// default is the most Cohere recommends per request.
 	MaxRerankDocuments int
 }
-
-const (
-	defaultMaxClientBatchSize = 2048
-	defaultPayloadLimit       = 2_000_000
-	defaultMaxRerankDocuments = 1000
-)
 
 type server struct {
 	engine Engine
@@ -71,13 +66,13 @@ type server struct {
 // request: a panic below it becomes a 500 with a JSON body.
 func New(engine Engine, cfg Config, logger zerolog.Logger) http.Handler {
 	if cfg.MaxClientBatchSize <= 0 {
-		cfg.MaxClientBatchSize = defaultMaxClientBatchSize
+		cfg.MaxClientBatchSize = envconfig.MaxClientBatchSize.Default
 	}
 	if cfg.PayloadLimit <= 0 {
-		cfg.PayloadLimit = defaultPayloadLimit
+		cfg.PayloadLimit = envconfig.PayloadLimit.Default
 	}
 	if cfg.MaxRerankDocuments <= 0 {
-		cfg.MaxRerankDocuments = defaultMaxRerankDocuments
+		cfg.MaxRerankDocuments = envconfig.MaxRerankDocuments.Default
 	}
 	s := &server{engine: engine, cfg: cfg, log: logger}
 
@@ -268,12 +263,8 @@ func recoverPanics(next http.Handler) http.Handler {
 // decodeJSON reads the request body into dst. Unknown fields are ignored
 // because clients send extras (OpenAI's "user", TEI's "prompt_name", …).
 func (s *server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !acceptedContentType(ct) {
-		return &apiError{
-			status:  http.StatusUnsupportedMediaType,
-			code:    "unsupported_media_type",
-			message: fmt.Sprintf("Content-Type %q is not JSON; send the body as application/json", ct),
-		}
+	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.cfg.PayloadLimit))
 	if err := dec.Decode(dst); err != nil {
@@ -289,20 +280,23 @@ func (s *server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) err
 	return nil
 }
 
-// acceptedContentType is lenient on purpose: besides JSON it takes
-// text/plain and application/x-www-form-urlencoded, which is what
-// `curl -d '{...}'` sends when the user forgets -H 'Content-Type: ...'.
-func acceptedContentType(ct string) bool {
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return false
+// checkContentType accepts JSON bodies only, as TEI (axum's Json
+// extractor) and OpenAI do: a body sent as text/plain, as a form (what
+// `curl -d` sends without -H) or with no Content-Type at all gets a 415
+// that says which header to send.
+func checkContentType(ct string) error {
+	const fix = "send the body as JSON with Content-Type: application/json (curl: -H 'content-type: application/json')"
+	if ct == "" {
+		return &apiError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", message: "the request has no Content-Type; " + fix}
 	}
-	switch {
-	case mt == "application/json", strings.HasSuffix(mt, "+json"),
-		mt == "text/plain", mt == "application/x-www-form-urlencoded":
-		return true
+	if mt, _, err := mime.ParseMediaType(ct); err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+		return nil
 	}
-	return false
+	return &apiError{
+		status:  http.StatusUnsupportedMediaType,
+		code:    "unsupported_media_type",
+		message: fmt.Sprintf("Content-Type %q is not JSON; %s", ct, fix),
+	}
 }
 
 func invalidJSON(format string, args ...any) *apiError {

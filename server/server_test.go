@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rerank-api/rerank-api/api"
 	"github.com/rerank-api/rerank-api/backend"
 	"github.com/rerank-api/rerank-api/catalog"
 )
@@ -122,7 +123,7 @@ func (f *fakeEngine) lastRequest(t *testing.T) backend.EmbedRequest {
 func do(t *testing.T, h http.Handler, method, path, body string, headers ...string) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
-	if body != "" {
+	if method == http.MethodPost {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
@@ -163,7 +164,7 @@ func newTestServer(engine *fakeEngine, cfg Config) http.Handler {
 func TestHealth(t *testing.T) {
 	h := newTestServer(&fakeEngine{}, Config{})
 	rec := do(t, h, http.MethodGet, "/health", "")
-	if rec.Code != http.StatusOK || decode[healthStatus](t, rec).Status != "ok" {
+	if rec.Code != http.StatusOK || decode[api.Health](t, rec).Status != "ok" {
 		t.Fatalf("GET /health = %d %s", rec.Code, rec.Body)
 	}
 }
@@ -172,7 +173,7 @@ func TestReady(t *testing.T) {
 	engine := &fakeEngine{}
 	h := newTestServer(engine, Config{})
 	rec := do(t, h, http.MethodGet, "/ready", "")
-	if rec.Code != http.StatusOK || decode[healthStatus](t, rec).Status != "ready" {
+	if rec.Code != http.StatusOK || decode[api.Health](t, rec).Status != "ready" {
 		t.Fatalf("GET /ready = %d %s", rec.Code, rec.Body)
 	}
 
@@ -184,7 +185,7 @@ func TestReady(t *testing.T) {
 	if rec.Header().Get("Retry-After") == "" {
 		t.Error("503 from /ready has no Retry-After")
 	}
-	got := decode[healthStatus](t, rec)
+	got := decode[api.Health](t, rec)
 	if got.Status != "unavailable" || got.Error != engine.readyErr.Error() {
 		t.Errorf("body = %+v, want status unavailable and the engine's reason", got)
 	}
@@ -205,8 +206,8 @@ func TestModels(t *testing.T) {
 		if rec.Code != http.StatusOK {
 			t.Fatalf("status %d: %s", rec.Code, rec.Body)
 		}
-		got := decode[openAIModelList](t, rec)
-		want := openAIModelList{Object: "list", Data: []openAIModel{
+		got := decode[api.OpenAIModelList](t, rec)
+		want := api.OpenAIModelList{Object: "list", Data: []api.OpenAIModel{
 			{ID: "bge-m3", Object: "model", OwnedBy: "BAAI"},
 			{ID: "local", Object: "model", OwnedBy: "rerank-api"},
 		}}
@@ -315,7 +316,7 @@ func TestPanicBecomes500(t *testing.T) {
 	if rec.Code != http.StatusInternalServerError {
 		t.Fatalf("TEI status %d, want 500", rec.Code)
 	}
-	if got := decode[teiError](t, rec); got.ErrorType != "Backend" {
+	if got := decode[api.TEIError](t, rec); got.ErrorType != "Backend" {
 		t.Errorf("TEI error = %+v, want error_type Backend", got)
 	}
 }
@@ -369,6 +370,7 @@ func TestEngineGetsRequestContext(t *testing.T) {
 	type key struct{}
 	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "mine"))
 	req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/v1/embeddings", strings.NewReader(`{"input":"a"}`))
+	req.Header.Set("Content-Type", "application/json")
 	h.ServeHTTP(httptest.NewRecorder(), req)
 	cancel()
 	if len(engine.contexts) != 1 || engine.contexts[0].Value(key{}) != "mine" {

@@ -3,13 +3,14 @@ package server
 import (
 	"net/http"
 
+	"github.com/rerank-api/rerank-api/api"
 	"github.com/rerank-api/rerank-api/backend"
 )
 
 // teiTokenize serves TEI's POST /tokenize for any model: the tokens the
 // model reads, with their text and byte offsets in each input.
 func (s *server) teiTokenize(w http.ResponseWriter, r *http.Request) {
-	var req teiTokenizeRequest
+	var req api.TEITokenizeRequest
 	if err := s.decodeJSON(w, r, &req); err != nil {
 		writeError(w, r, err)
 		return
@@ -46,11 +47,11 @@ func (s *server) teiTokenize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ri.model = res.Model
-	out := make([][]teiToken, len(res.Tokens))
+	out := make([][]api.TEIToken, len(res.Tokens))
 	for i, toks := range res.Tokens {
-		out[i] = make([]teiToken, len(toks))
+		out[i] = make([]api.TEIToken, len(toks))
 		for j, tok := range toks {
-			t := teiToken{ID: tok.ID, Text: tok.Text, Special: tok.Special}
+			t := api.TEIToken{ID: tok.ID, Text: tok.Text, Special: tok.Special}
 			if tok.Start >= 0 {
 				t.Start, t.Stop = &tok.Start, &tok.Stop
 			}

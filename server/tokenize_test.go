@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rerank-api/rerank-api/api"
 	"github.com/rerank-api/rerank-api/backend"
 )
 
@@ -87,7 +88,7 @@ func TestTEITokenize(t *testing.T) {
 		{"bad prompt", `{"inputs":"a","prompt_name":"x"}`, "Validation"},
 	} {
 		rec := do(t, newTestServer(&fakeEngine{}, Config{}), http.MethodPost, "/tokenize", tc.body)
-		if e := decode[teiError](t, rec); rec.Code != http.StatusBadRequest || e.ErrorType != tc.errorType {
+		if e := decode[api.TEIError](t, rec); rec.Code != http.StatusBadRequest || e.ErrorType != tc.errorType {
 			t.Errorf("%s: status %d, %+v", tc.name, rec.Code, e)
 		}
 	}

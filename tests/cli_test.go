@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rerank-api/rerank-api/api"
 )
 
 // cliResult is how a CLI run ended.
@@ -44,14 +46,6 @@ func runCLI(t *testing.T, args ...string) cliResult {
 		t.Fatalf("rerank-api %s crashed (%v); its stderr:\n%s", args[0], cmd.ProcessState, tail(res.stderr))
 	}
 	return res
-}
-
-// cliEmbedding is embed's output.
-type cliEmbedding struct {
-	Data []struct {
-		Embedding []float32 `json:"embedding"`
-	} `json:"data"`
-	Tokens int `json:"prompt_tokens"`
 }
 
 // Hostile arguments get a clear error and exit code 1, or an answer, from
@@ -127,7 +121,7 @@ func TestCLIHostileArguments(t *testing.T) {
 		{"quantize a GGUF header and garbage", []string{"quantize", garbage, filepath.Join(dir, "q.gguf"), "q8_0"}, 1, "could not quantize"},
 		{"quantize a nonexistent file", []string{"quantize", filepath.Join(dir, "nope.gguf"), filepath.Join(dir, "q.gguf"), "q8_0"}, 1, "nope.gguf"},
 		{"quantize into a nonexistent dir", []string{"quantize", filepath.Join(shared.dir, "tiny-cls.gguf"), filepath.Join(dir, "no", "q.gguf"), "q8_0"}, 1, "is not a directory"},
-		{"quantize to an unknown type", []string{"quantize", filepath.Join(shared.dir, "tiny-cls.gguf"), filepath.Join(dir, "q.gguf"), "q9"}, 1, "unknown quantization type"},
+		{"quantize to an unknown type", []string{"quantize", filepath.Join(shared.dir, "tiny-cls.gguf"), filepath.Join(dir, "q.gguf"), "q9"}, 1, "unknown output type"},
 		{"quantize with one argument", []string{"quantize", notGGUF}, 1, "usage"},
 	}
 	for _, c := range cases {
@@ -155,21 +149,25 @@ func TestCLIInvalidUTF8MatchesHTTP(t *testing.T) {
 	text := "the \xff\xfe dog \xf7\xbf\xbf\xbf"
 	res := runCLI(t, "embed", "--models-dir", shared.dir, "--models-config", filepath.Join(shared.dir, "models.yaml"),
 		"--offline", "--threads", "2", "--model", "tiny-cls", text)
-	var cli cliEmbedding
+	var cli api.OpenAIEmbeddingResponse
 	if err := json.Unmarshal([]byte(res.stdout), &cli); err != nil || len(cli.Data) != 1 {
 		t.Fatalf("embed: exit %d, %v; stderr:\n%s", res.code, err, tail(res.stderr))
 	}
 	r := shared.srv.send(t, "POST", "/v1/embeddings", "application/json",
 		mustJSON(map[string]any{"model": "tiny-cls", "input": rawPlaceholder(0)}, text))
-	var served embeddingsResponse
+	var served api.OpenAIEmbeddingResponse
 	if err := json.Unmarshal(r.body, &served); err != nil || len(served.Data) != 1 {
 		t.Fatalf("HTTP: status %d, %v", r.status, err)
 	}
-	want := make([]float64, len(cli.Data[0].Embedding))
-	for i, x := range cli.Data[0].Embedding {
+	fromCLI := floats(t, cli.Data[0].Embedding)
+	want := make([]float64, len(fromCLI))
+	for i, x := range fromCLI {
 		want[i] = float64(x)
 	}
-	if diff := maxAbsDiff(t, floats(t, served.Data[0].Embedding), want); diff > 1e-5 || served.Usage.PromptTokens != cli.Tokens {
-		t.Errorf("CLI and HTTP differ by %.2e; %d and %d tokens", diff, cli.Tokens, served.Usage.PromptTokens)
+	if diff := maxAbsDiff(t, floats(t, served.Data[0].Embedding), want); diff > 1e-5 || served.Usage != cli.Usage {
+		t.Errorf("CLI and HTTP differ by %.2e; usage %+v and %+v", diff, cli.Usage, served.Usage)
+	}
+	if cli.Object != served.Object || cli.Model != served.Model || cli.Data[0].Object != served.Data[0].Object {
+		t.Errorf("embed prints %s; the server answers object %q, model %q", clip([]byte(res.stdout)), served.Object, served.Model)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rerank-api/rerank-api/api"
 	"github.com/rerank-api/rerank-api/convert/checkpoint"
 	"github.com/rerank-api/rerank-api/convert/gguf"
 	"github.com/rerank-api/rerank-api/convert/keys"
@@ -70,7 +71,7 @@ func TestConvertedJinaRerankerScoresExactly(t *testing.T) {
 				tokens += len(query) + len(m.words(doc)) + m.specials()
 			}
 			for _, raw := range []bool{false, true} {
-				var resp rerankResponse
+				var resp api.CohereRerankResponse
 				body := map[string]any{"model": c.name, "query": rerankQuery, "documents": rerankDocs, "raw_scores": raw}
 				if r := sp.post(t, "/v1/rerank", body, &resp); r.StatusCode != http.StatusOK {
 					t.Fatalf("status %d", r.StatusCode)
@@ -173,7 +174,7 @@ func TestConvertedJinaBERTServesReferenceEmbeddings(t *testing.T) {
 	ref := &testModel{cfg: cfg}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var resp embeddingsResponse
+			var resp api.OpenAIEmbeddingResponse
 			if r := sp.post(t, "/v1/embeddings", map[string]any{"model": c.name, "input": texts}, &resp); r.StatusCode != http.StatusOK {
 				t.Fatalf("status %d", r.StatusCode)
 			}

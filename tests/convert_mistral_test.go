@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/rerank-api/rerank-api/api"
 	"github.com/rerank-api/rerank-api/convert/gguf"
 	"github.com/rerank-api/rerank-api/convert/keys"
 	"github.com/rerank-api/rerank-api/internal/reference"
@@ -93,7 +94,7 @@ func (in mistralInput) String() string {
 func mistralEmbeddings(t *testing.T, sp *serverProcess, model string) map[mistralInput][]float32 {
 	t.Helper()
 	out := map[mistralInput][]float32{}
-	var batch embeddingsResponse
+	var batch api.OpenAIEmbeddingResponse
 	if r := sp.post(t, "/v1/embeddings", map[string]any{"model": model, "input": texts}, &batch); r.StatusCode != 200 {
 		t.Fatalf("status %d", r.StatusCode)
 	}
@@ -101,7 +102,7 @@ func mistralEmbeddings(t *testing.T, sp *serverProcess, model string) map[mistra
 	for i, text := range texts {
 		tokens += len(testmodel.ExpectedMistralIDs(text))
 		out[mistralInput{text, true}] = floats(t, batch.Data[i].Embedding)
-		var single embeddingsResponse
+		var single api.OpenAIEmbeddingResponse
 		if r := sp.post(t, "/v1/embeddings", map[string]any{"model": model, "input": text}, &single); r.StatusCode != 200 {
 			t.Fatalf("status %d", r.StatusCode)
 		}

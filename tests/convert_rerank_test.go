@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rerank-api/rerank-api/api"
 	"github.com/rerank-api/rerank-api/convert/checkpoint"
 	"github.com/rerank-api/rerank-api/internal/testmodel"
 )
@@ -56,7 +57,7 @@ func TestConvertedCrossEncodersScoreExactly(t *testing.T) {
 				probs[i], raws[i] = m.expectedScore(query, m.words(doc), zeroTypes)
 			}
 			for _, raw := range []bool{false, true} {
-				var resp rerankResponse
+				var resp api.CohereRerankResponse
 				body := map[string]any{"model": c.name, "query": rerankQuery, "documents": rerankDocs, "raw_scores": raw, "return_documents": true}
 				if r := sp.post(t, "/v1/rerank", body, &resp); r.StatusCode != http.StatusOK {
 					t.Fatalf("status %d", r.StatusCode)
@@ -68,7 +69,7 @@ func TestConvertedCrossEncodersScoreExactly(t *testing.T) {
 				diff := checkScores(t, resp, want, c.tol)
 				t.Logf("raw_scores=%v: max |score − reference| = %.2e", raw, diff)
 				for _, res := range resp.Results {
-					if res.Document == nil || res.Document.Text != rerankDocs[res.Index] {
+					if echoedText(t, res.Document) != rerankDocs[res.Index] {
 						t.Fatalf("result %d does not return its document text", res.Index)
 					}
 				}

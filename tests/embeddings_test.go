@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/rerank-api/rerank-api/api"
 )
 
 // Texts use only words of the test vocabulary, so testmodel.ExpectedIDs is
@@ -19,29 +21,6 @@ var texts = []string{
 	"search query about the river and the mountain in winter",
 	"a", // not in the vocabulary: [UNK]
 	"the cat and the dog walk near the window while the sun is bright and the wind is cool in the garden",
-}
-
-type embeddingsResponse struct {
-	Object string `json:"object"`
-	Data   []struct {
-		Object    string `json:"object"`
-		Index     int    `json:"index"`
-		Embedding any    `json:"embedding"`
-	} `json:"data"`
-	Model string `json:"model"`
-	Usage struct {
-		PromptTokens int `json:"prompt_tokens"`
-		TotalTokens  int `json:"total_tokens"`
-	} `json:"usage"`
-}
-
-type errorResponse struct {
-	Error struct {
-		Message string  `json:"message"`
-		Type    string  `json:"type"`
-		Param   *string `json:"param"`
-		Code    any     `json:"code"`
-	} `json:"error"`
 }
 
 func floats(t *testing.T, v any) []float32 {
@@ -90,7 +69,7 @@ func TestEmbeddingsMatchReference(t *testing.T) {
 	for _, name := range []string{"tiny-cls", "tiny-mean"} {
 		t.Run(name, func(t *testing.T) {
 			m := shared.models[name]
-			var resp embeddingsResponse
+			var resp api.OpenAIEmbeddingResponse
 			r := shared.srv.post(t, "/v1/embeddings", map[string]any{"model": name, "input": texts}, &resp)
 			if r.StatusCode != http.StatusOK {
 				t.Fatalf("status %d", r.StatusCode)
@@ -132,7 +111,7 @@ func TestEmbeddingsInputForms(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var resp embeddingsResponse
+			var resp api.OpenAIEmbeddingResponse
 			// No model: the default embedding model (tiny-cls) serves it.
 			if r := shared.srv.post(t, "/v1/embeddings", map[string]any{"input": c.input}, &resp); r.StatusCode != 200 {
 				t.Fatalf("status %d", r.StatusCode)
@@ -150,7 +129,7 @@ func TestEmbeddingsInputForms(t *testing.T) {
 }
 
 func TestEmbeddingsBase64EqualsFloat(t *testing.T) {
-	var asFloat, asBase64 embeddingsResponse
+	var asFloat, asBase64 api.OpenAIEmbeddingResponse
 	shared.srv.post(t, "/v1/embeddings", map[string]any{"model": "tiny-mean", "input": texts}, &asFloat)
 	shared.srv.post(t, "/embeddings", map[string]any{"model": "tiny-mean", "input": texts, "encoding_format": "base64"}, &asBase64)
 	if len(asFloat.Data) != len(texts) || len(asBase64.Data) != len(texts) {
@@ -169,7 +148,7 @@ func TestEmbeddingsBase64EqualsFloat(t *testing.T) {
 
 func TestEmbeddingsDimensions(t *testing.T) {
 	m := shared.models["tiny-mean"]
-	var resp embeddingsResponse
+	var resp api.OpenAIEmbeddingResponse
 	shared.srv.post(t, "/v1/embeddings", map[string]any{"model": "test-org/tiny-mean", "input": texts[2], "dimensions": 16}, &resp)
 	if len(resp.Data) != 1 {
 		t.Fatalf("got %d vectors", len(resp.Data))
@@ -204,12 +183,12 @@ func TestTEIEmbed(t *testing.T) {
 func TestEmbeddingsTruncate(t *testing.T) {
 	m := shared.models["tiny-cls"]
 	long := strings.TrimSpace(strings.Repeat("the dog ", 40)) // 80 words + 2 specials > 64 positions
-	var e errorResponse
+	var e api.OpenAIErrorResponse
 	r := shared.srv.post(t, "/v1/embeddings", map[string]any{"input": long}, &e)
 	if r.StatusCode != http.StatusBadRequest || !strings.Contains(e.Error.Message, "82 tokens") || !strings.Contains(e.Error.Message, "64") {
 		t.Fatalf("status %d, message %q: want 400 naming 82 tokens and the limit 64", r.StatusCode, e.Error.Message)
 	}
-	var resp embeddingsResponse
+	var resp api.OpenAIEmbeddingResponse
 	r = shared.srv.post(t, "/v1/embeddings", map[string]any{"input": long, "truncate": true}, &resp)
 	if r.StatusCode != 200 {
 		t.Fatalf("truncate: status %d", r.StatusCode)
@@ -235,7 +214,7 @@ func TestEmbeddingsConcurrentMixedLengths(t *testing.T) {
 			name := []string{"tiny-cls", "tiny-mean"}[i%2]
 			m := shared.models[name]
 			batch := texts[:1+i%len(texts)]
-			var resp embeddingsResponse
+			var resp api.OpenAIEmbeddingResponse
 			r := shared.srv.post(t, "/v1/embeddings", map[string]any{"model": name, "input": batch}, &resp)
 			if r.StatusCode != 200 || len(resp.Data) != len(batch) {
 				errs <- fmt.Errorf("request %d: status %d, %d vectors", i, r.StatusCode, len(resp.Data))

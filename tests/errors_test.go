@@ -1,9 +1,14 @@
 package tests
 
 import (
+	"encoding/json"
 	"net/http"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/rerank-api/rerank-api/api"
 )
 
 // Every error the embeddings API can return, with its status and the
@@ -35,7 +40,7 @@ func TestEmbeddingsErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var e errorResponse
+			var e api.OpenAIErrorResponse
 			r := shared.srv.post(t, "/v1/embeddings", c.body, &e)
 			if r.StatusCode != c.status {
 				t.Fatalf("status %d, want %d (message %q)", r.StatusCode, c.status, e.Error.Message)
@@ -58,13 +63,7 @@ func TestEmbeddingsErrors(t *testing.T) {
 }
 
 func TestModelListings(t *testing.T) {
-	var openai struct {
-		Object string `json:"object"`
-		Data   []struct {
-			ID     string `json:"id"`
-			Object string `json:"object"`
-		} `json:"data"`
-	}
+	var openai api.OpenAIModelList
 	shared.srv.get(t, "/v1/models", &openai)
 	ids := map[string]bool{}
 	for _, d := range openai.Data {
@@ -74,14 +73,7 @@ func TestModelListings(t *testing.T) {
 		t.Errorf("/v1/models: %+v", openai)
 	}
 
-	var models struct {
-		Data []struct {
-			Name       string `json:"name"`
-			Kind       string `json:"kind"`
-			Downloaded bool   `json:"downloaded"`
-			Loaded     bool   `json:"loaded"`
-		} `json:"data"`
-	}
+	var models api.CatalogModelList
 	shared.srv.get(t, "/models", &models)
 	byName := map[string]int{}
 	for i, m := range models.Data {
@@ -94,5 +86,18 @@ func TestModelListings(t *testing.T) {
 	missing := models.Data[byName["tiny-missing"]]
 	if !cls.Downloaded || !cls.Loaded || cls.Kind != "embedding" || missing.Downloaded || missing.Loaded {
 		t.Errorf("states wrong: tiny-cls %+v, tiny-missing %+v", cls, missing)
+	}
+
+	// `models --json` prints GET /models' answer; the CLI loads nothing.
+	res := runCLI(t, "models", "--json", "--models-dir", shared.dir, "--models-config", filepath.Join(shared.dir, "models.yaml"))
+	var printed api.CatalogModelList
+	if err := json.Unmarshal([]byte(res.stdout), &printed); err != nil {
+		t.Fatalf("models --json: exit %d, %v: %s", res.code, err, clip([]byte(res.stdout)))
+	}
+	for i := range models.Data {
+		models.Data[i].Loaded = false
+	}
+	if !reflect.DeepEqual(printed, models) {
+		t.Errorf("models --json differs from GET /models:\n%s", clip([]byte(res.stdout)))
 	}
 }

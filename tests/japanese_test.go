@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/rerank-api/rerank-api/api"
 	"github.com/rerank-api/rerank-api/convert/checkpoint"
 	"github.com/rerank-api/rerank-api/internal/testmodel"
 )
@@ -191,7 +192,7 @@ func TestJapaneseModel(t *testing.T) {
 			if inputType != "" {
 				body["input_type"] = inputType
 			}
-			var resp embeddingsResponse
+			var resp api.OpenAIEmbeddingResponse
 			if r := sp.post(t, "/v1/embeddings", body, &resp); r.StatusCode != http.StatusOK {
 				t.Fatalf("input_type %q: status %d", inputType, r.StatusCode)
 			}
@@ -208,7 +209,7 @@ func TestJapaneseModel(t *testing.T) {
 		r := models["ja-rank"]
 		query := "日本の首都はどこですか"
 		docs := []string{"東京は日本の首都です。", "大阪は食べ物がおいしい。", "富士山は日本で一番高い山です。"}
-		var resp rerankResponse
+		var resp api.CohereRerankResponse
 		if res := sp.post(t, "/v1/rerank", map[string]any{"model": "ja-rank", "query": query, "documents": docs}, &resp); res.StatusCode != http.StatusOK {
 			t.Fatalf("status %d", res.StatusCode)
 		}
@@ -217,7 +218,7 @@ func TestJapaneseModel(t *testing.T) {
 			// The document prefix is tokenized on its own (chunks of a long
 			// document each start with it).
 			want, _ := r.expectedScore(q, append(ipadic.ids(t, jaDocumentPrefix), ipadic.ids(t, doc)...), false)
-			if got := resp.scores()[i]; math.Abs(got-want) > tolerance {
+			if got := scores(resp)[i]; math.Abs(got-want) > tolerance {
 				t.Errorf("document %d: score %.5f, reference %.5f", i, got, want)
 			}
 		}

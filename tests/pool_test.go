@@ -4,19 +4,13 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/rerank-api/rerank-api/api"
 	"github.com/rerank-api/rerank-api/internal/testmodel"
 )
 
-type modelState struct {
-	Data []struct {
-		Name   string `json:"name"`
-		Loaded bool   `json:"loaded"`
-	} `json:"data"`
-}
-
 func loadedModels(t *testing.T, sp *serverProcess) map[string]bool {
 	t.Helper()
-	var s modelState
+	var s api.CatalogModelList
 	sp.get(t, "/models", &s)
 	out := map[string]bool{}
 	for _, m := range s.Data {

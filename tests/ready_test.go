@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rerank-api/rerank-api/api"
 )
 
 // /ready says why a default model cannot serve, not just that it is not
@@ -17,10 +19,7 @@ func TestReadyExplainsAMissingDefault(t *testing.T) {
 	sp := serveCatalog(t, false, dir, catalog, "--offline=false", "--embedding-model", "absent", "--reranker-model", "")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		var body struct {
-			Status string `json:"status"`
-			Error  string `json:"error"`
-		}
+		var body api.Health
 		r := sp.get(t, "/ready", &body)
 		if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" {
 			t.Fatalf("/ready: status %d, Retry-After %q; want 503 with Retry-After", r.StatusCode, r.Header.Get("Retry-After"))

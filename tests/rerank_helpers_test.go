@@ -1,48 +1,37 @@
 package tests
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
 
+	"github.com/rerank-api/rerank-api/api"
 	"github.com/rerank-api/rerank-api/internal/testmodel"
 )
 
-// rerankResponse decodes Cohere's and Jina's rerank response.
-type rerankResponse struct {
-	ID      string `json:"id"`
-	Results []struct {
-		Index          int     `json:"index"`
-		RelevanceScore float64 `json:"relevance_score"`
-		Document       *struct {
-			Text string `json:"text"`
-		} `json:"document"`
-	} `json:"results"`
-	Model string `json:"model"`
-	Usage *struct {
-		TotalTokens int `json:"total_tokens"`
-	} `json:"usage"`
-	Meta struct {
-		APIVersion struct {
-			Version string `json:"version"`
-		} `json:"api_version"`
-		BilledUnits struct {
-			SearchUnits int `json:"search_units"`
-		} `json:"billed_units"`
-		Tokens struct {
-			InputTokens int `json:"input_tokens"`
-		} `json:"tokens"`
-	} `json:"meta"`
-}
-
 // scores maps document index to relevance_score.
-func (r rerankResponse) scores() map[int]float64 {
+func scores(r api.CohereRerankResponse) map[int]float64 {
 	out := map[int]float64{}
 	for _, res := range r.Results {
 		out[res.Index] = res.RelevanceScore
 	}
 	return out
+}
+
+// echoedText is the text of a string document a rerank result echoes
+// ({"text": ...}); "" when it echoes none.
+func echoedText(t testing.TB, document json.RawMessage) string {
+	t.Helper()
+	if document == nil {
+		return ""
+	}
+	var doc api.CohereDocument
+	if err := json.Unmarshal(document, &doc); err != nil {
+		t.Fatalf("document %s: %v", document, err)
+	}
+	return doc.Text
 }
 
 // vocabWords are the whole words of the test vocabulary: texts made of them
@@ -158,7 +147,7 @@ func (m *testModel) expectedDocument(query, doc []int32, maxChunks int) (prob, r
 
 // checkScores compares a response with the reference and returns the
 // largest difference. want is by document index.
-func checkScores(t *testing.T, resp rerankResponse, want []float64, tol float64) float64 {
+func checkScores(t *testing.T, resp api.CohereRerankResponse, want []float64, tol float64) float64 {
 	t.Helper()
 	if len(resp.Results) != len(want) {
 		t.Fatalf("%d results for %d documents", len(resp.Results), len(want))

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/rerank-api/rerank-api/api"
 )
 
 // A document whose only relevant passage lies past the model's 64 positions
@@ -63,14 +65,14 @@ func TestRerankLongDocument(t *testing.T) {
 		for k, v := range c.options {
 			body[k] = v
 		}
-		var resp rerankResponse
+		var resp api.CohereRerankResponse
 		if r := shared.srv.post(t, "/v1/rerank", body, &resp); r.StatusCode != http.StatusOK {
 			t.Fatalf("%s: status %d", c.name, r.StatusCode)
 		}
 		if (resp.Results[0].Index == 0) != c.first {
 			t.Errorf("%s: the long document ranked first %v, want %v (%+v)", c.name, !c.first, c.first, resp.Results)
 		}
-		if got := resp.scores()[0]; got < c.wantScore-tolerance || got > c.wantScore+tolerance {
+		if got := scores(resp)[0]; got < c.wantScore-tolerance || got > c.wantScore+tolerance {
 			t.Errorf("%s: long document scored %.5f, reference %.5f", c.name, got, c.wantScore)
 		}
 		if c.name == "chunked" && resp.Meta.Tokens.InputTokens != tokens+othersTokens {
@@ -108,7 +110,7 @@ func TestRerankConcurrent(t *testing.T) {
 			for i, p := range picks {
 				docs[i] = pool[p]
 			}
-			var resp rerankResponse
+			var resp api.CohereRerankResponse
 			status := shared.srv.post(t, "/v1/rerank", map[string]any{"query": queries[c%2], "documents": docs, "return_documents": false}, &resp).StatusCode
 			if status != http.StatusOK || len(resp.Results) != perRequest {
 				errs <- fmt.Sprintf("client %d: status %d, %d results", c, status, len(resp.Results))

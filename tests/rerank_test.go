@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"math/rand/v2"
@@ -8,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/rerank-api/rerank-api/api"
 )
 
 // A query and documents of mixed lengths (1 to 40 words), all fitting the
@@ -40,7 +43,7 @@ func TestRerankMatchesReference(t *testing.T) {
 			tokens += n
 		}
 		for _, raw := range []bool{false, true} {
-			var resp rerankResponse
+			var resp api.CohereRerankResponse
 			r := shared.srv.post(t, "/v1/rerank", map[string]any{"model": name, "query": rerankQuery, "documents": rerankDocs, "raw_scores": raw}, &resp)
 			if r.StatusCode != http.StatusOK {
 				t.Fatalf("%s: status %d", name, r.StatusCode)
@@ -63,7 +66,7 @@ func TestRerankMatchesReference(t *testing.T) {
 			worstZero, gotZero := 0.0, 0.0
 			for i := range raws {
 				worstZero = max(worstZero, math.Abs(zeroTypes[i]-raws[i]))
-				gotZero = max(gotZero, math.Abs(resp.scores()[i]-zeroTypes[i]))
+				gotZero = max(gotZero, math.Abs(scores(resp)[i]-zeroTypes[i]))
 			}
 			t.Logf("all-zero token types would move logits by up to %.2e", worstZero)
 			if worstZero < 5*tolerance || gotZero < 5*tolerance {
@@ -85,26 +88,26 @@ func TestRerankShapes(t *testing.T) {
 	}
 	body := map[string]any{"query": rerankQuery, "documents": rerankDocs}
 
-	var v1 rerankResponse
+	var v1 api.CohereRerankResponse
 	shared.srv.post(t, "/v1/rerank", body, &v1) // no model: the default reranker, tiny-rank
 	checkScores(t, v1, want, tolerance)
 	if v1.Model != "tiny-rank" || v1.ID == "" || v1.Meta.APIVersion.Version != "1" || v1.Meta.BilledUnits.SearchUnits != 1 {
 		t.Errorf("v1 envelope: model %q id %q meta %+v", v1.Model, v1.ID, v1.Meta)
 	}
 	for _, res := range v1.Results {
-		if res.Document == nil || res.Document.Text != rerankDocs[res.Index] {
-			t.Errorf("v1 result %d: document %+v, want its text echoed by default", res.Index, res.Document)
+		if echoedText(t, res.Document) != rerankDocs[res.Index] {
+			t.Errorf("v1 result %d: document %s, want its text echoed by default", res.Index, res.Document)
 		}
 	}
 
-	var v2 rerankResponse
+	var v2 api.CohereRerankResponse
 	shared.srv.post(t, "/v2/rerank", body, &v2)
 	checkScores(t, v2, want, tolerance)
 	if v2.Meta.APIVersion.Version != "2" || v2.Usage != nil || v2.Model != "" || v2.Results[0].Document != nil {
-		t.Errorf("v2: version %q, usage %v, model %q, document %v; want Cohere v2's shape", v2.Meta.APIVersion.Version, v2.Usage, v2.Model, v2.Results[0].Document)
+		t.Errorf("v2: version %q, usage %v, model %q, document %s; want Cohere v2's shape", v2.Meta.APIVersion.Version, v2.Usage, v2.Model, v2.Results[0].Document)
 	}
 
-	var top rerankResponse
+	var top api.CohereRerankResponse
 	shared.srv.post(t, "/v1/rerank", map[string]any{"query": rerankQuery, "documents": rerankDocs, "top_n": 2, "return_documents": false}, &top)
 	if len(top.Results) != 2 || top.Results[0].Index != v1.Results[0].Index || top.Results[1].Index != v1.Results[1].Index || top.Results[0].Document != nil {
 		t.Errorf("top_n 2 without documents: %+v", top.Results)
@@ -116,22 +119,22 @@ func TestRerankShapes(t *testing.T) {
 		map[string]any{"text": rerankDocs[1], "id": 7},
 		map[string]any{"title": "river", "body": "the mountain in winter", "id": 8},
 	}
-	var obj struct {
-		Results []struct {
-			Index          int            `json:"index"`
-			RelevanceScore float64        `json:"relevance_score"`
-			Document       map[string]any `json:"document"`
-		} `json:"results"`
+	var obj, asStrings api.CohereRerankResponse
+	echoed := func() map[string]any {
+		var doc map[string]any
+		if len(obj.Results) == 1 {
+			_ = json.Unmarshal(obj.Results[0].Document, &doc)
+		}
+		return doc
 	}
-	var asStrings rerankResponse
 	shared.srv.post(t, "/v1/rerank", map[string]any{"query": rerankQuery, "documents": objects[:1]}, &obj)
 	shared.srv.post(t, "/v1/rerank", map[string]any{"query": rerankQuery, "documents": []string{rerankDocs[1]}}, &asStrings)
-	if len(obj.Results) != 1 || math.Abs(obj.Results[0].RelevanceScore-asStrings.Results[0].RelevanceScore) > 1e-5 || obj.Results[0].Document["id"] != 7.0 {
+	if len(obj.Results) != 1 || math.Abs(obj.Results[0].RelevanceScore-asStrings.Results[0].RelevanceScore) > 1e-5 || echoed()["id"] != 7.0 {
 		t.Errorf("{text} object: %+v vs string %+v", obj.Results, asStrings.Results)
 	}
 	shared.srv.post(t, "/v1/rerank", map[string]any{"query": rerankQuery, "documents": objects[1:], "rank_fields": []string{"title", "body"}}, &obj)
 	shared.srv.post(t, "/v1/rerank", map[string]any{"query": rerankQuery, "documents": []string{"title: river\nbody: the mountain in winter"}}, &asStrings)
-	if len(obj.Results) != 1 || math.Abs(obj.Results[0].RelevanceScore-asStrings.Results[0].RelevanceScore) > 1e-5 || obj.Results[0].Document["title"] != "river" {
+	if len(obj.Results) != 1 || math.Abs(obj.Results[0].RelevanceScore-asStrings.Results[0].RelevanceScore) > 1e-5 || echoed()["title"] != "river" {
 		t.Errorf("rank_fields object: %+v vs lines %+v", obj.Results, asStrings.Results)
 	}
 }
@@ -139,11 +142,7 @@ func TestRerankShapes(t *testing.T) {
 func TestTEIRerank(t *testing.T) {
 	m := shared.models["tiny-xlmr-rank"]
 	query := m.words(rerankQuery)
-	var ranks []struct {
-		Index int     `json:"index"`
-		Score float64 `json:"score"`
-		Text  *string `json:"text"`
-	}
+	var ranks []api.TEIRank
 	r := shared.srv.post(t, "/rerank", map[string]any{"model": "tiny-xlmr-rank", "query": rerankQuery, "texts": rerankDocs, "raw_scores": true, "return_text": true}, &ranks)
 	if r.StatusCode != http.StatusOK || len(ranks) != len(rerankDocs) {
 		t.Fatalf("status %d, %d ranks", r.StatusCode, len(ranks))
@@ -158,7 +157,7 @@ func TestTEIRerank(t *testing.T) {
 		}
 	}
 	// The same route answers Cohere's shape when the body has documents.
-	var cohere rerankResponse
+	var cohere api.CohereRerankResponse
 	shared.srv.post(t, "/rerank", map[string]any{"model": "tiny-xlmr-rank", "query": rerankQuery, "documents": rerankDocs}, &cohere)
 	if len(cohere.Results) != len(rerankDocs) || cohere.Meta.APIVersion.Version != "1" {
 		t.Errorf("Cohere shape on /rerank: %+v", cohere)
@@ -176,7 +175,7 @@ func TestRerankCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("rerank command: %v\n%s", err, out)
 	}
-	var got rerankResponse
+	var got api.CohereRerankResponse
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("output is not JSON: %v\n%s", err, out)
 	}
@@ -186,7 +185,19 @@ func TestRerankCommand(t *testing.T) {
 		want[i], _ = m.expectedScore(m.words(rerankQuery), m.words(doc), false)
 	}
 	checkScores(t, got, want, tolerance)
-	if got.Model != "tiny-rank" || got.Results[0].Document == nil {
-		t.Errorf("command output %s", out)
+
+	// It prints what POST /v1/rerank answers, but for the request id.
+	var served api.CohereRerankResponse
+	shared.srv.post(t, "/v1/rerank", map[string]any{"model": "tiny-rank", "query": rerankQuery,
+		"documents": []string{rerankDocs[0], rerankDocs[1], rerankDocs[4]}}, &served)
+	served.ID = ""
+	for i := range served.Results {
+		if i < len(got.Results) && math.Abs(got.Results[i].RelevanceScore-served.Results[i].RelevanceScore) < 1e-5 {
+			got.Results[i].RelevanceScore = served.Results[i].RelevanceScore
+		}
+	}
+	// Marshalled again, the echoed documents are compact in both.
+	if a, b := mustJSON(got), mustJSON(served); !bytes.Equal(a, b) {
+		t.Errorf("command output %s\nserver answer %s", a, b)
 	}
 }

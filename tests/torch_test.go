@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rerank-api/rerank-api/api"
 	"github.com/rerank-api/rerank-api/convert/checkpoint"
 	"github.com/rerank-api/rerank-api/internal/reference"
 )
@@ -34,11 +35,11 @@ func TestTorchCheckpointConvertsAndScoresExactly(t *testing.T) {
 	// words, so their ids are known without a tokenizer.
 	query := "w h y i s t h e s k y"
 	docs := []string{"b l u e", "r a y l e i g h s c a t t e r i n g o f l i g h t", "c"}
-	var resp rerankResponse
+	var resp api.CohereRerankResponse
 	if r := sp.post(t, "/v1/rerank", map[string]any{"query": query, "documents": docs, "raw_scores": true}, &resp); r.StatusCode != 200 {
 		t.Fatalf("status %d", r.StatusCode)
 	}
-	got := resp.scores()
+	got := scores(resp)
 	for i, doc := range docs {
 		ids, types := []int32{vocab["[CLS]"]}, []int32{0}
 		for _, word := range strings.Fields(query) {

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"sync"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -40,12 +40,17 @@ var bounds = map[bool][]bound{ // by flash attention
 	false: {{reference.GELUTanh, 1e-3}, {reference.GELUTanhF16, 1e-4}},
 }
 
-var quietLogs sync.Once
+// quietLlamaLog keeps llama.cpp's log to warnings and errors for the rest
+// of the test: a model load writes hundreds of debug lines.
+func quietLlamaLog(t testing.TB) {
+	previous := SetLogger(zerolog.New(os.Stderr).Level(zerolog.WarnLevel))
+	t.Cleanup(func() { SetLogger(previous) })
+}
 
 // loadModel writes cfg's random model as a GGUF and loads it.
 func loadModel(t *testing.T, cfg testmodel.Config, dtype string) (*Model, *reference.Weights) {
 	t.Helper()
-	quietLogs.Do(func() { zerolog.SetGlobalLevel(zerolog.WarnLevel) })
+	quietLlamaLog(t)
 	Init("")
 	w := testmodel.Generate(cfg)
 	path := filepath.Join(t.TempDir(), "model.gguf")

@@ -61,7 +61,28 @@ func goLogSink(level C.int, text *C.char) {
 	if lineLevel == zerolog.ErrorLevel {
 		lastError.set(line)
 	}
-	log.WithLevel(lineLevel).Str("component", "llama.cpp").Msg(line)
+	currentLogger().WithLevel(lineLevel).Str("component", "llama.cpp").Msg(line)
+}
+
+// logger receives llama.cpp's log lines; unset, they go to zerolog's
+// global log.Logger.
+var logger atomic.Pointer[zerolog.Logger]
+
+// SetLogger sends llama.cpp's log lines to l, and returns the logger they
+// went to before. llama.cpp has one log callback per process, so this is
+// process-wide too; a test sets it and puts the previous one back.
+func SetLogger(l zerolog.Logger) (previous zerolog.Logger) {
+	if p := logger.Swap(&l); p != nil {
+		return *p
+	}
+	return log.Logger
+}
+
+func currentLogger() *zerolog.Logger {
+	if l := logger.Load(); l != nil {
+		return l
+	}
+	return &log.Logger
 }
 
 // logProgress, when set, sees every complete log line: llama.cpp reports

@@ -9,34 +9,33 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"unsafe"
+
+	"github.com/rerank-api/rerank-api/convert/gguf"
 )
 
-// quantTypes are the llama_ftype values of the output types rerank-api
-// offers, named as llama-quantize names them.
-var quantTypes = map[string]C.enum_llama_ftype{
-	"q8_0":   C.LLAMA_FTYPE_MOSTLY_Q8_0,
-	"q4_0":   C.LLAMA_FTYPE_MOSTLY_Q4_0,
-	"q5_0":   C.LLAMA_FTYPE_MOSTLY_Q5_0,
-	"q4_k_m": C.LLAMA_FTYPE_MOSTLY_Q4_K_M,
-	"q5_k_m": C.LLAMA_FTYPE_MOSTLY_Q5_K_M,
-	"q6_k":   C.LLAMA_FTYPE_MOSTLY_Q6_K,
-	"f16":    C.LLAMA_FTYPE_MOSTLY_F16,
-	"bf16":   C.LLAMA_FTYPE_MOSTLY_BF16,
-}
+// gguf.FileType carries llama.h's numbers for enum llama_ftype. Each line
+// stops the build if one drifts: a nonzero difference indexes out of range
+// and a negative one overflows.
+var _ = [1]struct{}{}[gguf.FileF32-C.LLAMA_FTYPE_ALL_F32]
+var _ = [1]struct{}{}[gguf.FileF16-C.LLAMA_FTYPE_MOSTLY_F16]
+var _ = [1]struct{}{}[gguf.FileBF16-C.LLAMA_FTYPE_MOSTLY_BF16]
+var _ = [1]struct{}{}[gguf.FileQ8_0-C.LLAMA_FTYPE_MOSTLY_Q8_0]
+var _ = [1]struct{}{}[gguf.FileQ6_K-C.LLAMA_FTYPE_MOSTLY_Q6_K]
+var _ = [1]struct{}{}[gguf.FileQ5_K_M-C.LLAMA_FTYPE_MOSTLY_Q5_K_M]
+var _ = [1]struct{}{}[gguf.FileQ5_0-C.LLAMA_FTYPE_MOSTLY_Q5_0]
+var _ = [1]struct{}{}[gguf.FileQ4_K_M-C.LLAMA_FTYPE_MOSTLY_Q4_K_M]
+var _ = [1]struct{}{}[gguf.FileQ4_0-C.LLAMA_FTYPE_MOSTLY_Q4_0]
 
-// QuantTypes lists the names Quantize accepts.
+// QuantTypes lists the names Quantize accepts: every output type but f32,
+// which is what it starts from. (Asked for f32, llama.cpp's quantizer dies
+// of SIGBUS copying the tensors with this llama.cpp.)
 func QuantTypes() []string {
-	names := make([]string, 0, len(quantTypes))
-	for n := range quantTypes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.DeleteFunc(gguf.FileTypeNames(), func(name string) bool { return name == gguf.FileF32.String() })
 }
 
 // quantizeLine matches llama.cpp's per-tensor quantization log line,
@@ -48,13 +47,17 @@ var quantizeLine = regexp.MustCompile(`^\[\s*(\d+)/\s*(\d+)\]\s+(\S+)`)
 var quantizeMu sync.Mutex
 
 // Quantize runs llama.cpp's quantizer (what llama-quantize does) from the
-// GGUF at in to out, with threads workers (0: all cores). Tensors whose rows
-// do not divide into the type's blocks fall back to a compatible type, as
-// llama.cpp decides. Init must have been called.
+// GGUF at in to out as typ, one of QuantTypes, with threads
+// workers (0: all cores). Tensors whose rows do not divide into the type's
+// blocks fall back to a compatible type, as llama.cpp decides. Init must
+// have been called.
 func Quantize(in, out, typ string, threads int, progress func(done, total int, tensor string)) error {
-	ftype, ok := quantTypes[strings.ToLower(typ)]
-	if !ok {
-		return fmt.Errorf("unknown quantization type %q: want one of %s", typ, strings.Join(QuantTypes(), ", "))
+	ftype, err := gguf.ParseFileType(typ)
+	if err != nil {
+		return err
+	}
+	if ftype == gguf.FileF32 {
+		return fmt.Errorf("f32 is not a quantization: quantize to one of %s (rerank-api convert --outtype f32 writes f32)", strings.Join(QuantTypes(), ", "))
 	}
 	// llama.cpp reports a missing output directory as "basic_ios::clear:
 	// iostream error", after reading the whole input; say what is wrong.
@@ -62,7 +65,7 @@ func Quantize(in, out, typ string, threads int, progress func(done, total int, t
 		return fmt.Errorf("cannot write %s: %s is not a directory", out, filepath.Dir(out))
 	}
 	params := C.llama_model_quantize_default_params()
-	params.ftype = ftype
+	params.ftype = C.enum_llama_ftype(ftype)
 	params.nthread = C.int32_t(threads)
 	cin, cout := C.CString(in), C.CString(out)
 	defer C.free(unsafe.Pointer(cin))

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rs/zerolog"
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/rerank-api/rerank-api/convert/gguf"
@@ -131,7 +130,7 @@ func spGolden(t *testing.T, model string) (golden, more []tokenCase) {
 
 func loadVocab(t *testing.T, path string) *Model {
 	t.Helper()
-	quietLogs.Do(func() { zerolog.SetGlobalLevel(zerolog.WarnLevel) })
+	quietLlamaLog(t)
 	Init("")
 	m, err := LoadModel(path, ModelParams{VocabOnly: true})
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/rerank-api/rerank-api/backend/llama"
 	"github.com/rerank-api/rerank-api/convert"
+	"github.com/rerank-api/rerank-api/convert/gguf"
+	"github.com/rerank-api/rerank-api/envconfig"
 )
 
 func convertCommand() *cli.Command {
@@ -21,8 +23,9 @@ func convertCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "input", Required: true, Usage: "model directory (config.json, safetensors or pytorch_model.bin, tokenizer files)"},
 			&cli.StringFlag{Name: "output", Required: true, Usage: "GGUF file to write"},
-			&cli.StringFlag{Name: "outtype", Value: "f16", Usage: "f32, f16, bf16, q8_0, q4_k_m, q5_k_m or q6_k"},
+			&cli.StringFlag{Name: "outtype", Value: convert.DefaultOutType, Usage: strings.Join(gguf.FileTypeNames(), ", ")},
 			&cli.IntFlag{Name: "threads", Usage: "quantization threads (default: all cores)"},
+			logLevelFlag(true),
 		},
 		Before: quietLogging,
 		Action: func(c *cli.Context) error {
@@ -54,7 +57,7 @@ func quantizeCommand() *cli.Command {
 		Name:      "quantize",
 		Usage:     "quantize a GGUF with llama.cpp's quantizer",
 		ArgsUsage: "IN.gguf OUT.gguf TYPE   (TYPE: " + strings.Join(llama.QuantTypes(), ", ") + ")",
-		Flags:     []cli.Flag{&cli.IntFlag{Name: "threads", Usage: "threads (default: all cores)"}},
+		Flags:     []cli.Flag{&cli.IntFlag{Name: "threads", Usage: "threads (default: all cores)"}, logLevelFlag(true)},
 		Before:    quietLogging,
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 3 {
@@ -74,16 +77,15 @@ func quantizeCommand() *cli.Command {
 	}
 }
 
-// quietLogging keeps one-shot commands' stderr for progress and problems:
-// llama.cpp's own log (hundreds of lines per model) shows at debug level,
-// which LOG_LEVEL=debug turns on.
-func quietLogging(*cli.Context) error {
-	level, err := zerolog.ParseLevel(os.Getenv("LOG_LEVEL"))
-	if err != nil || os.Getenv("LOG_LEVEL") == "" {
-		level = zerolog.WarnLevel
+// quietLogging logs plain lines at --log-level (warn unless set) for pull,
+// convert and quantize: llama.cpp's own log (hundreds of lines per model)
+// shows at debug level.
+func quietLogging(c *cli.Context) error {
+	level, err := zerolog.ParseLevel(c.String(envconfig.LogLevel.Flag))
+	if err != nil {
+		return fmt.Errorf("invalid --log-level %q: want debug, info, warn or error", c.String(envconfig.LogLevel.Flag))
 	}
-	zerolog.SetGlobalLevel(level)
-	log.Logger = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, NoColor: true, PartsExclude: []string{zerolog.TimestampFieldName}})
+	log.Logger = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, NoColor: true, PartsExclude: []string{zerolog.TimestampFieldName}}).Level(level)
 	return nil
 }
 

@@ -9,45 +9,66 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/rerank-api/rerank-api/envconfig"
 )
 
-// Every knob is a flag and an environment variable; names follow TEI,
-// llama-server and Ollama where they have one, and the seed's variable names
-// (HOST, PORT, WORKERS, EMBEDDING_MODEL_NAME, RERANKER_MODEL_NAME,
-// RERANKER_MODELS_DIR) are kept. The README's configuration table lists them.
+// Every knob is a flag and an environment variable, defined once in
+// envconfig with its default; the README's configuration table lists them.
+
+// flag makes the urfave/cli flag of a setting.
+func flag[T any](s envconfig.Setting[T]) cli.Flag {
+	env := []string{s.Env}
+	switch v := any(s.Default).(type) {
+	case string:
+		return &cli.StringFlag{Name: s.Flag, EnvVars: env, Value: v, Usage: s.Usage}
+	case int:
+		return &cli.IntFlag{Name: s.Flag, EnvVars: env, Value: v, Usage: s.Usage}
+	case int64:
+		return &cli.Int64Flag{Name: s.Flag, EnvVars: env, Value: v, Usage: s.Usage}
+	case bool:
+		return &cli.BoolFlag{Name: s.Flag, EnvVars: env, Value: v, Usage: s.Usage}
+	}
+	panic(fmt.Sprintf("setting %s has a %T default, which has no flag type", s.Flag, s.Default))
+}
 
 // Flags shared by every command that reads the catalog.
 func catalogFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.StringFlag{Name: "models-dir", EnvVars: []string{"RERANKER_MODELS_DIR"}, Value: "models", Usage: "directory holding GGUF files; relative catalog paths resolve here"},
-		&cli.StringFlag{Name: "models-config", EnvVars: []string{"MODELS_CONFIG"}, Usage: "YAML file adding or overriding catalog entries"},
-	}
+	return []cli.Flag{flag(envconfig.ModelsDir), flag(envconfig.ModelsConfig)}
 }
 
 // Flags of every command that runs models.
 func engineFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "embedding-model", EnvVars: []string{"EMBEDDING_MODEL_NAME"}, Value: "bge-m3", Usage: "default embedding model (used when a request names none)"},
-		&cli.StringFlag{Name: "reranker-model", EnvVars: []string{"RERANKER_MODEL_NAME"}, Value: "jina-reranker-v2-multilingual", Usage: "default reranking model"},
-		&cli.IntFlag{Name: "workers", EnvVars: []string{"WORKERS"}, Value: 1, Usage: "inference contexts per model, each encoding its own batches"},
-		&cli.IntFlag{Name: "threads", EnvVars: []string{"THREADS"}, Usage: "compute threads per context (default: CPU cores / workers)"},
-		&cli.IntFlag{Name: "max-batch-tokens", EnvVars: []string{"MAX_BATCH_TOKENS"}, Value: 1024, Usage: "token budget of one encode call; see the README's benchmark"},
-		&cli.StringFlag{Name: "max-memory", EnvVars: []string{"MAX_MEMORY"}, Usage: "memory budget for loaded models, e.g. 8GiB (default: 3/4 of available memory)"},
-		&cli.StringFlag{Name: "keep-alive", EnvVars: []string{"KEEP_ALIVE"}, Value: "5m", Usage: "how long an idle model stays loaded; -1 keeps it forever, 0 unloads at once"},
-		&cli.BoolFlag{Name: "flash-attn", EnvVars: []string{"FLASH_ATTN"}, Value: true, Usage: "flash attention: keeps the attention buffer linear in batch size"},
-		&cli.IntFlag{Name: "n-gpu-layers", EnvVars: []string{"N_GPU_LAYERS"}, Value: -1, Usage: "layers to offload to a GPU; -1 offloads all"},
-		&cli.StringFlag{Name: "lib-dir", EnvVars: []string{"LIB_DIR"}, Usage: "directory of ggml backend libraries (libggml-cuda.so...); default: lib/ next to the binary"},
-		&cli.IntFlag{Name: "max-concurrent-requests", EnvVars: []string{"MAX_CONCURRENT_REQUESTS"}, Value: 512, Usage: "requests in progress beyond which new ones get 503"},
-		&cli.BoolFlag{Name: "offline", EnvVars: []string{"HF_HUB_OFFLINE"}, Usage: "never download: serve only models already in the models dir"},
-		&cli.StringFlag{Name: "mecab-dicdir", EnvVars: []string{"MECAB_DICDIR"}, Usage: "MeCab dictionary of Japanese (BertJapaneseTokenizer) models without a catalog mecab_dicdir (default: the one the model names, e.g. unidic-lite pulled into the models dir)"},
+		flag(envconfig.EmbeddingModel),
+		flag(envconfig.RerankerModel),
+		flag(envconfig.Workers),
+		flag(envconfig.Threads),
+		flag(envconfig.MaxBatchTokens),
+		flag(envconfig.MaxMemory),
+		flag(envconfig.KeepAlive),
+		flag(envconfig.FlashAttention),
+		flag(envconfig.GPULayers),
+		flag(envconfig.LibDir),
+		flag(envconfig.MaxConcurrentRequests),
+		flag(envconfig.Offline),
+		flag(envconfig.MecabDicdir),
 	}
 }
 
-func logFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.StringFlag{Name: "log-level", EnvVars: []string{"LOG_LEVEL"}, Value: "info", Usage: "debug, info, warn or error"},
-		&cli.StringFlag{Name: "log-format", EnvVars: []string{"LOG_FORMAT"}, Value: "auto", Usage: "json, console, or auto (console on a terminal)"},
+// logFlags are serve's; quiet (embed, rerank) logs warnings only unless
+// --log-level says otherwise, keeping stderr for progress and problems.
+func logFlags(quiet bool) []cli.Flag {
+	return []cli.Flag{logLevelFlag(quiet), flag(envconfig.LogFormat)}
+}
+
+// logLevelFlag is --log-level; quiet commands default to warn.
+func logLevelFlag(quiet bool) cli.Flag {
+	s := envconfig.LogLevel
+	if quiet {
+		s.Default = "warn"
 	}
+	return flag(s)
 }
 
 // parseBytes reads sizes such as 512MiB, 8GiB, 8G or a plain byte count.

@@ -1,8 +1,9 @@
 // Command rerank-api serves text embeddings and reranking from GGUF models
 // over HTTP, and manages the model catalog from the command line.
 //
-// This package only wires things together: flags and environment variables
-// become configuration for server/ and backend/.
+// This package only wires things together: flags and environment variables,
+// each defined once in envconfig, become configuration for server/,
+// backend/ and the leaves.
 package main
 
 import (

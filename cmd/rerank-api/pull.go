@@ -8,6 +8,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/rerank-api/rerank-api/convert"
+	"github.com/rerank-api/rerank-api/envconfig"
 	"github.com/rerank-api/rerank-api/hub"
 	"github.com/rerank-api/rerank-api/pull"
 )
@@ -19,7 +21,8 @@ func pullCommand() *cli.Command {
 		ArgsUsage: "NAME|ORG/REPO[:FILE]",
 		Flags: append(catalogFlags(),
 			&cli.StringFlag{Name: "revision", Usage: "branch, tag or commit (default: the catalog's, else main)"},
-			&cli.StringFlag{Name: "outtype", Usage: "conversion type for checkpoints (default: the catalog's, else f16)"},
+			&cli.StringFlag{Name: "outtype", Usage: "conversion type for checkpoints (default: the catalog's, else " + convert.DefaultOutType + ")"},
+			logLevelFlag(true),
 		),
 		Before: quietLogging,
 		Action: func(c *cli.Context) error {
@@ -40,7 +43,7 @@ func pullCommand() *cli.Command {
 			if t := c.String("outtype"); t != "" {
 				entry.Source.Outtype = t
 			}
-			p := newPuller(c.String("models-dir"))
+			p := newPuller(c.String(envconfig.ModelsDir.Flag))
 			if _, err := cat.Lookup(entry.Name); err != nil && entry.Source.File == "" {
 				// An ad-hoc repo: serve its published GGUF if it has one.
 				if entry.Source.File, err = p.ChooseGGUF(c.Context, entry.Source.Repo, entry.Source.Revision); err != nil {
@@ -50,10 +53,10 @@ func pullCommand() *cli.Command {
 			if err := p.Pull(c.Context, entry); err != nil {
 				return err
 			}
-			path := entry.ModelPath(c.String("models-dir"))
+			path := entry.ModelPath(c.String(envconfig.ModelsDir.Flag))
 			fmt.Fprintln(os.Stderr, "ready:", path)
 			if _, err := cat.Lookup(entry.Name); err != nil {
-				rel, _ := filepath.Rel(c.String("models-dir"), path)
+				rel, _ := filepath.Rel(c.String(envconfig.ModelsDir.Flag), path)
 				fmt.Fprintf(os.Stderr, "add it to your --models-config to serve it:\n  - {name: %s, kind: embedding, file: %s, repo: %s}   # kind: rerank for a cross-encoder\n", entry.Name, rel, entry.Source.Repo)
 			}
 			return nil
@@ -65,7 +68,7 @@ func pullCommand() *cli.Command {
 // HF_TOKEN and the proxy variables, with a progress bar on stderr.
 func newPuller(modelsDir string) *pull.Puller {
 	return &pull.Puller{
-		Hub:       hub.NewClientFromEnv(),
+		Hub:       hub.NewClient(envconfig.HFEndpoint(), envconfig.HFToken(), envconfig.Proxy()),
 		ModelsDir: modelsDir,
 		Quantize: func(in, out, typ string) error {
 			return quantize(in, out, typ, 0, newProgressLine(os.Stderr, "quantizing"))

@@ -7,12 +7,15 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/rerank-api/rerank-api/api"
 	"github.com/rerank-api/rerank-api/backend"
+	"github.com/rerank-api/rerank-api/envconfig"
+	"github.com/rerank-api/rerank-api/server"
 )
 
 func rerankCommand() *cli.Command {
 	flags := append(catalogFlags(), engineFlags()...)
-	flags = append(flags, logFlags()...)
+	flags = append(flags, logFlags(true)...)
 	flags = append(flags,
 		&cli.StringFlag{Name: "model", Usage: "catalog name or Hugging Face id (default: --reranker-model)"},
 		&cli.StringFlag{Name: "query", Aliases: []string{"q"}, Required: true, Usage: "text to rank the documents against"},
@@ -22,14 +25,14 @@ func rerankCommand() *cli.Command {
 	)
 	return &cli.Command{
 		Name:      "rerank",
-		Usage:     "rank documents by relevance to a query and print Cohere-style JSON",
+		Usage:     "rank documents by relevance to a query and print what POST /v1/rerank answers",
 		ArgsUsage: "DOC...",
 		Flags:     flags,
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
 				return errors.New("give at least one document: rerank-api rerank [--model M] --query Q DOC...")
 			}
-			engine, err := oneShotEngine(c, "embedding-model")
+			engine, err := oneShotEngine(c, envconfig.EmbeddingModel.Flag)
 			if err != nil {
 				return err
 			}
@@ -42,25 +45,15 @@ func rerankCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			type document struct {
-				Text string `json:"text"`
-			}
-			type result struct {
-				Index          int      `json:"index"`
-				RelevanceScore float64  `json:"relevance_score"`
-				Document       document `json:"document"`
-			}
-			out := struct {
-				Model   string   `json:"model"`
-				Results []result `json:"results"`
-				Tokens  int      `json:"total_tokens"`
-			}{Model: res.Model, Results: []result{}, Tokens: res.Tokens}
-			for _, d := range res.Results {
-				out.Results = append(out.Results, result{d.Index, d.Score, document{docs[d.Index]}})
+			echoes := make([]json.RawMessage, len(docs))
+			for i, d := range docs {
+				if echoes[i], err = json.Marshal(api.CohereDocument{Text: d}); err != nil {
+					return err
+				}
 			}
 			enc := json.NewEncoder(os.Stdout)
 			enc.SetIndent("", "  ")
-			return enc.Encode(out)
+			return enc.Encode(server.CohereRerankResponse("", "1", res, echoes))
 		},
 	}
 }

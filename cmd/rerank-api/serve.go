@@ -13,21 +13,22 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/rerank-api/rerank-api/envconfig"
 	"github.com/rerank-api/rerank-api/server"
 )
 
 func serveCommand() *cli.Command {
 	flags := []cli.Flag{
-		&cli.StringFlag{Name: "host", EnvVars: []string{"HOST"}, Value: "0.0.0.0", Usage: "address to listen on"},
-		&cli.IntFlag{Name: "port", EnvVars: []string{"PORT"}, Value: 7987, Usage: "port to listen on"},
-		&cli.IntFlag{Name: "max-client-batch-size", EnvVars: []string{"MAX_CLIENT_BATCH_SIZE"}, Value: 2048, Usage: "most inputs in one request"},
-		&cli.Int64Flag{Name: "payload-limit", EnvVars: []string{"PAYLOAD_LIMIT"}, Value: 2_000_000, Usage: "largest request body in bytes"},
-		&cli.BoolFlag{Name: "auto-truncate", EnvVars: []string{"AUTO_TRUNCATE"}, Value: true, Usage: "truncate inputs longer than the model's maximum unless a request sends truncate: false"},
-		&cli.IntFlag{Name: "max-rerank-documents", EnvVars: []string{"MAX_RERANK_DOCUMENTS"}, Value: 1000, Usage: "most documents in one rerank request"},
+		flag(envconfig.Host),
+		flag(envconfig.Port),
+		flag(envconfig.MaxClientBatchSize),
+		flag(envconfig.PayloadLimit),
+		flag(envconfig.AutoTruncate),
+		flag(envconfig.MaxRerankDocuments),
 	}
 	flags = append(flags, catalogFlags()...)
 	flags = append(flags, engineFlags()...)
-	flags = append(flags, logFlags()...)
+	flags = append(flags, logFlags(false)...)
 	return &cli.Command{
 		Name:   "serve",
 		Usage:  "serve the HTTP API",
@@ -45,7 +46,7 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	engine, err := newEngine(c, cat, logger)
+	engine, err := newEngine(c, cat, logger, false)
 	if err != nil {
 		return err
 	}
@@ -54,16 +55,16 @@ func serve(c *cli.Context) error {
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	addr := net.JoinHostPort(c.String("host"), strconv.Itoa(c.Int("port")))
+	addr := net.JoinHostPort(c.String(envconfig.Host.Flag), strconv.Itoa(c.Int(envconfig.Port.Flag)))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
 	handler := server.New(engine, server.Config{
-		MaxClientBatchSize: c.Int("max-client-batch-size"),
-		PayloadLimit:       c.Int64("payload-limit"),
-		AutoTruncate:       c.Bool("auto-truncate"),
-		MaxRerankDocuments: c.Int("max-rerank-documents"),
+		MaxClientBatchSize: c.Int(envconfig.MaxClientBatchSize.Flag),
+		PayloadLimit:       c.Int64(envconfig.PayloadLimit.Flag),
+		AutoTruncate:       c.Bool(envconfig.AutoTruncate.Flag),
+		MaxRerankDocuments: c.Int(envconfig.MaxRerankDocuments.Flag),
 	}, logger)
 	// A client gets a minute to send a request (2 MB by default) and two to
 	// reuse an idle connection; there is no write timeout, because a request

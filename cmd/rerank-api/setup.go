@@ -11,18 +11,18 @@ import (
 	rerankapi "github.com/rerank-api/rerank-api"
 	"github.com/rerank-api/rerank-api/backend"
 	"github.com/rerank-api/rerank-api/catalog"
+	"github.com/rerank-api/rerank-api/envconfig"
 )
 
 // setupLogging configures the global zerolog logger (llama.cpp's log lines
 // go through it too) and returns it.
 func setupLogging(c *cli.Context) (zerolog.Logger, error) {
-	level, err := zerolog.ParseLevel(c.String("log-level"))
+	level, err := zerolog.ParseLevel(c.String(envconfig.LogLevel.Flag))
 	if err != nil {
-		return zerolog.Logger{}, fmt.Errorf("invalid --log-level %q: want debug, info, warn or error", c.String("log-level"))
+		return zerolog.Logger{}, fmt.Errorf("invalid --log-level %q: want debug, info, warn or error", c.String(envconfig.LogLevel.Flag))
 	}
-	zerolog.SetGlobalLevel(level)
 	var logger zerolog.Logger
-	switch format := c.String("log-format"); format {
+	switch format := c.String(envconfig.LogFormat.Flag); format {
 	case "json":
 		logger = zerolog.New(os.Stderr)
 	case "console":
@@ -36,37 +36,41 @@ func setupLogging(c *cli.Context) (zerolog.Logger, error) {
 	default:
 		return zerolog.Logger{}, fmt.Errorf("invalid --log-format %q: want json, console or auto", format)
 	}
-	logger = logger.With().Timestamp().Logger()
+	logger = logger.Level(level).With().Timestamp().Logger()
 	log.Logger = logger
 	return logger, nil
 }
 
 func loadCatalog(c *cli.Context) (*catalog.Catalog, error) {
-	return catalog.New(rerankapi.BuiltinCatalog, c.String("models-config"))
+	return catalog.New(rerankapi.BuiltinCatalog, c.String(envconfig.ModelsConfig.Flag))
 }
 
-// newEngine builds the engine from flags, after initializing llama.cpp.
-func newEngine(c *cli.Context, cat *catalog.Catalog, logger zerolog.Logger) (*backend.Engine, error) {
+// newEngine builds the engine from flags, after initializing llama.cpp. A
+// server's requests wait a while for a model's first download, and its log
+// gets a line per step; a oneShot command (embed, rerank) waits for the
+// whole download, showing pull's progress bar.
+func newEngine(c *cli.Context, cat *catalog.Catalog, logger zerolog.Logger, oneShot bool) (*backend.Engine, error) {
 	cfg := backend.Config{
-		ModelsDir:             c.String("models-dir"),
-		DefaultEmbedding:      c.String("embedding-model"),
-		DefaultReranker:       c.String("reranker-model"),
-		Workers:               c.Int("workers"),
-		Threads:               c.Int("threads"),
-		BatchTokens:           c.Int("max-batch-tokens"),
-		FlashAttention:        c.Bool("flash-attn"),
-		GPULayers:             c.Int("n-gpu-layers"),
-		MaxConcurrentRequests: c.Int("max-concurrent-requests"),
-		MecabDicdir:           c.String("mecab-dicdir"),
+		ModelsDir:             c.String(envconfig.ModelsDir.Flag),
+		DefaultEmbedding:      c.String(envconfig.EmbeddingModel.Flag),
+		DefaultReranker:       c.String(envconfig.RerankerModel.Flag),
+		Workers:               c.Int(envconfig.Workers.Flag),
+		Threads:               c.Int(envconfig.Threads.Flag),
+		BatchTokens:           c.Int(envconfig.MaxBatchTokens.Flag),
+		FlashAttention:        c.Bool(envconfig.FlashAttention.Flag),
+		GPULayers:             c.Int(envconfig.GPULayers.Flag),
+		MaxConcurrentRequests: c.Int(envconfig.MaxConcurrentRequests.Flag),
+		MecabDicdir:           c.String(envconfig.MecabDicdir.Flag),
+		MecabRC:               envconfig.MecabRC(),
 	}
-	if s := c.String("max-memory"); s != "" {
+	if s := c.String(envconfig.MaxMemory.Flag); s != "" {
 		b, err := parseBytes(s)
 		if err != nil {
 			return nil, err
 		}
 		cfg.BudgetBytes = b
 	}
-	keepAlive, err := parseKeepAlive(c.String("keep-alive"))
+	keepAlive, err := parseKeepAlive(c.String(envconfig.KeepAlive.Flag))
 	if err != nil {
 		return nil, err
 	}
@@ -76,14 +80,19 @@ func newEngine(c *cli.Context, cat *catalog.Catalog, logger zerolog.Logger) (*ba
 			return nil, fmt.Errorf("default model: %w", err)
 		}
 	}
-	libDir := c.String("lib-dir")
+	libDir := c.String(envconfig.LibDir.Flag)
 	if libDir == "" {
 		libDir = defaultLibDir()
 	}
 	for _, d := range backend.Devices(libDir) {
 		logger.Info().Str("device", d.Name).Str("kind", d.Kind).Str("description", d.Description).Uint64("memory_total", d.TotalBytes).Msg("compute device")
 	}
-	if !c.Bool("offline") {
+	switch {
+	case c.Bool(envconfig.Offline.Flag):
+	case oneShot:
+		cfg.Puller = newPuller(cfg.ModelsDir)
+		cfg.PullWait = -1
+	default:
 		cfg.Puller = newPuller(cfg.ModelsDir)
 		cfg.Puller.Progress = nil // many requests may wait on a pull; the log gets one line per step
 		cfg.Puller.Log = func(msg string) { logger.Info().Msg(msg) }
@@ -96,15 +105,10 @@ func newEngine(c *cli.Context, cat *catalog.Catalog, logger zerolog.Logger) (*ba
 }
 
 // oneShotEngine prepares a command that prints JSON on stdout (embed,
-// rerank): logging, kept at warn unless asked so stderr stays quiet; the
-// catalog; and an engine that neither resolves nor loads the default model
-// named by the flag unusedDefault, which the command does not need.
+// rerank): logging, the catalog, and an engine that neither resolves nor
+// loads the default model named by the flag unusedDefault, which the
+// command does not need.
 func oneShotEngine(c *cli.Context, unusedDefault string) (*backend.Engine, error) {
-	if !c.IsSet("log-level") {
-		if err := c.Set("log-level", "warn"); err != nil {
-			return nil, err
-		}
-	}
 	logger, err := setupLogging(c)
 	if err != nil {
 		return nil, err
@@ -116,5 +120,5 @@ func oneShotEngine(c *cli.Context, unusedDefault string) (*backend.Engine, error
 	if err := c.Set(unusedDefault, ""); err != nil {
 		return nil, err
 	}
-	return newEngine(c, cat, logger)
+	return newEngine(c, cat, logger, true)
 }

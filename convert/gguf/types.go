@@ -3,6 +3,7 @@ package gguf
 import (
 	"fmt"
 	"reflect"
+	"strings"
 )
 
 // ValueType is a metadata value's type code in the file (gguf.h enum
@@ -101,4 +102,76 @@ func (t TensorType) elementSize() int {
 		return 2
 	}
 	return 0
+}
+
+// FileType is a model's general.file_type, llama.h's enum llama_ftype: the
+// type most of its matrices are stored as. The constants carry llama.h's
+// numbers (backend/llama hands them to llama.cpp's quantizer as they are).
+type FileType uint32
+
+// The file types rerank-api writes.
+const (
+	FileF32    FileType = 0
+	FileF16    FileType = 1
+	FileQ4_0   FileType = 2
+	FileQ8_0   FileType = 7
+	FileQ5_0   FileType = 8
+	FileQ4_K_M FileType = 15
+	FileQ5_K_M FileType = 17
+	FileQ6_K   FileType = 18
+	FileBF16   FileType = 32
+)
+
+// fileTypes is the one list of output types: what `convert --outtype`,
+// `quantize` and a catalog recipe's outtype accept, named as llama-quantize
+// names them, in the order they are listed to users.
+var fileTypes = []struct {
+	name string
+	t    FileType
+}{
+	{"f32", FileF32}, {"f16", FileF16}, {"bf16", FileBF16},
+	{"q8_0", FileQ8_0}, {"q6_k", FileQ6_K}, {"q5_k_m", FileQ5_K_M}, {"q5_0", FileQ5_0},
+	{"q4_k_m", FileQ4_K_M}, {"q4_0", FileQ4_0},
+}
+
+// FileTypeNames lists the output types by name, floats first.
+func FileTypeNames() []string {
+	names := make([]string, len(fileTypes))
+	for i, ft := range fileTypes {
+		names[i] = ft.name
+	}
+	return names
+}
+
+// ParseFileType reads an output type's name, in any case.
+func ParseFileType(name string) (FileType, error) {
+	for _, ft := range fileTypes {
+		if strings.EqualFold(ft.name, name) {
+			return ft.t, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown output type %q: want one of %s", name, strings.Join(FileTypeNames(), ", "))
+}
+
+func (t FileType) String() string {
+	for _, ft := range fileTypes {
+		if ft.t == t {
+			return ft.name
+		}
+	}
+	return fmt.Sprintf("llama_ftype %d", uint32(t))
+}
+
+// TensorType is the tensor type a float file type stores its matrices as;
+// ok is false for quantized types, which only llama.cpp's quantizer makes.
+func (t FileType) TensorType() (typ TensorType, ok bool) {
+	switch t {
+	case FileF32:
+		return TensorF32, true
+	case FileF16:
+		return TensorF16, true
+	case FileBF16:
+		return TensorBF16, true
+	}
+	return 0, false
 }

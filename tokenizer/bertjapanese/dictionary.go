@@ -20,18 +20,28 @@ func UnidicLiteDir(modelsDir string) string {
 // mecab_dic "ipadic" without changing a token.
 const debianIPADic = "/var/lib/mecab/dic/ipadic-utf8"
 
+// Places are where Dicdir looks for a dictionary besides the config.
+type Places struct {
+	// Override is a catalog entry's mecab_dicdir, else MECAB_DICDIR.
+	Override string
+	// ModelsDir is where `rerank-api pull` puts unidic-lite.
+	ModelsDir string
+	// MecabRC is the mecabrc MeCab would read first ($MECABRC), for a
+	// null mecab_dic; "" reads MeCab's usual ones.
+	MecabRC string
+}
+
 // Dicdir decides which compiled MeCab dictionary the config's word
-// tokenizer reads. override (a catalog entry's mecab_dicdir, else
-// MECAB_DICDIR) wins; then mecab_option's -d; then the dictionary
-// mecab_dic names: unidic-lite as pulled into modelsDir, IPAdic from
-// Debian's package, MeCab's configured default for a null mecab_dic. The
-// error says what to install or pull.
-func (c Config) Dicdir(override, modelsDir string) (string, error) {
+// tokenizer reads. at.Override wins; then mecab_option's -d; then the
+// dictionary mecab_dic names: unidic-lite as pulled into at.ModelsDir,
+// IPAdic from Debian's package, MeCab's configured default for a null
+// mecab_dic. The error says what to install or pull.
+func (c Config) Dicdir(at Places) (string, error) {
 	if !c.DoWordTokenize || c.WordTokenizer != "mecab" {
 		return "", nil
 	}
-	if override != "" {
-		return override, nil
+	if at.Override != "" {
+		return at.Override, nil
 	}
 	dir, err := optionDicdir(c.MecabOption)
 	if err != nil || dir != "" {
@@ -40,7 +50,7 @@ func (c Config) Dicdir(override, modelsDir string) (string, error) {
 	const hint = "or set MECAB_DICDIR (or the catalog entry's mecab_dicdir) to a compiled dictionary directory"
 	switch c.MecabDic {
 	case "unidic_lite":
-		dir := UnidicLiteDir(modelsDir)
+		dir := UnidicLiteDir(at.ModelsDir)
 		if hasDictionary(dir) {
 			return dir, nil
 		}
@@ -58,7 +68,7 @@ func (c Config) Dicdir(override, modelsDir string) (string, error) {
 			"point MECAB_DICDIR or the catalog entry's mecab_dicdir at its dicdir (`python -m unidic download` puts it in the package), " +
 			"or at Debian's unidic-mecab (/var/lib/mecab/dic/unidic, UniDic 3.1.1, which may segment a few words differently)")
 	}
-	if dir := mecab.DefaultDicdir(); dir != "" {
+	if dir := mecab.DefaultDicdir(at.MecabRC); dir != "" {
 		return dir, nil
 	}
 	return "", fmt.Errorf("the model tokenizes with MeCab's default dictionary, and none is configured (no /etc/mecabrc): install one (apt-get install mecab-ipadic-utf8) %s", hint)

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -70,16 +71,28 @@ func TestParseRealConfigs(t *testing.T) {
 	}
 }
 
-var debianDicts = []struct{ name, dir string }{
-	{"unidic (Debian unidic-mecab, UniDic 3.1.1)", debianUniDic},
-	{"ipadic-utf8 (Debian mecab-ipadic-utf8)", "/var/lib/mecab/dic/ipadic-utf8"},
-}
-
+// debianDicts are the dictionaries the expected tokens are checked with.
 // The published expectation was made with unidic-lite (UniDic 2.1.2),
 // which Debian does not package. Debian's UniDic 3.1.1 segments these
-// inputs as unidic-lite does, so it must match every case; IPAdic
-// segments some words differently (お釣り is one IPAdic word, which
-// WordPiece then splits; いこう is いこ+う), and only the count is reported.
+// inputs as unidic-lite does, so it must match every case. IPAdic segments
+// some words differently; its exceptions list those inputs with the tokens
+// IPAdic gives, and every other input must match.
+var debianDicts = []struct {
+	name, dir  string
+	exceptions map[string][]string
+}{
+	{"unidic (Debian unidic-mecab, UniDic 3.1.1)", debianUniDic, nil},
+	{"ipadic-utf8 (Debian mecab-ipadic-utf8)", "/var/lib/mecab/dic/ipadic-utf8", map[string][]string{
+		// お釣り is one IPAdic word, which WordPiece then splits; IPAdic
+		// reads いこう as いこ+う.
+		"未来科学部でコンビニ店員になりきってお釣りを返していこう！": {
+			"未来", "科学", "部", "で", "コンビニ", "店員", "に", "なり", "きっ", "て",
+			"お", "##釣", "##り", "を", "返し", "て", "い", "##こ", "う", "!"},
+	}},
+}
+
+// Each dictionary gives transformers' tokens and ids for every input, or
+// for its listed exceptions the tokens listed there.
 func TestExpectedTokensFromTransformers(t *testing.T) {
 	var exp struct {
 		Inputs []string   `json:"inputs"`
@@ -94,28 +107,40 @@ func TestExpectedTokensFromTransformers(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg, vocab := v3(t)
+	index := map[string]int32{}
+	for i, tok := range vocab {
+		index[tok] = int32(i)
+	}
 	for _, d := range debianDicts {
-		tk := newTokenizer(t, cfg, vocab, d.dir)
-		matched := 0
-		for i, text := range exp.Inputs {
-			toks := tk.Tokenize(text)
-			want := make([]int32, 0, len(exp.IDs[i]))
-			for _, id := range exp.IDs[i] {
-				if id != nil {
-					want = append(want, *id)
+		t.Run(filepath.Base(d.dir), func(t *testing.T) {
+			tk := newTokenizer(t, cfg, vocab, d.dir)
+			for i, text := range exp.Inputs {
+				wantTokens := exp.Tokens[i]
+				wantIDs := make([]int32, 0, len(exp.IDs[i]))
+				for _, id := range exp.IDs[i] {
+					if id != nil {
+						wantIDs = append(wantIDs, *id)
+					}
+				}
+				if tokens, ok := d.exceptions[text]; ok {
+					wantTokens, wantIDs = tokens, nil
+					for _, tok := range tokens {
+						wantIDs = append(wantIDs, index[tok])
+					}
+				}
+				if got := pieces(tk.Tokenize(text)); !reflect.DeepEqual(got, wantTokens) {
+					t.Errorf("%s: %q\n got: %q\nwant: %q", d.name, text, got, wantTokens)
+				}
+				if got := tk.Encode(text); !reflect.DeepEqual(got, wantIDs) {
+					t.Errorf("%s: %q\n ids: %v\nwant: %v", d.name, text, got, wantIDs)
 				}
 			}
-			ids := tk.Encode(text)
-			if reflect.DeepEqual(pieces(toks), exp.Tokens[i]) && reflect.DeepEqual(ids, want) {
-				matched++
-			} else {
-				t.Logf("%s: %q\n got: %q\nwant: %q", d.name, text, pieces(toks), exp.Tokens[i])
+			for text := range d.exceptions {
+				if !slices.Contains(exp.Inputs, text) {
+					t.Errorf("exception %q is not an input of the expectation", text)
+				}
 			}
-		}
-		t.Logf("%s: %d of %d cases equal transformers' unidic-lite tokens", d.name, matched, len(exp.Inputs))
-		if d.dir == debianUniDic && matched != len(exp.Inputs) {
-			t.Errorf("%s: %d of %d cases match; Debian's UniDic segments these inputs as unidic-lite does", d.name, matched, len(exp.Inputs))
-		}
+		})
 	}
 }
 

@@ -68,7 +68,7 @@ func TestParseConfig(t *testing.T) {
 	}
 	if c := config(t, `{"word_tokenizer_type": "mecab", "mecab_kwargs": {"mecab_dic": null, "mecab_option": "-d /x/y"}}`); c.MecabDic != "" {
 		t.Errorf("null mecab_dic: %+v", c)
-	} else if dir, err := c.Dicdir("", ""); dir != "/x/y" || err != nil {
+	} else if dir, err := c.Dicdir(Places{}); dir != "/x/y" || err != nil {
 		t.Errorf("mecab_option -d: %q %v", dir, err)
 	}
 	for _, bad := range []string{
@@ -86,10 +86,10 @@ func TestParseConfig(t *testing.T) {
 func TestDicdirSaysWhatToDo(t *testing.T) {
 	models := t.TempDir()
 	c := config(t, `{"word_tokenizer_type": "mecab", "mecab_kwargs": {"mecab_dic": "unidic_lite"}}`)
-	if _, err := c.Dicdir("", models); err == nil || !strings.Contains(err.Error(), "rerank-api pull") || !strings.Contains(err.Error(), "MECAB_DICDIR") {
+	if _, err := c.Dicdir(Places{ModelsDir: models}); err == nil || !strings.Contains(err.Error(), "rerank-api pull") || !strings.Contains(err.Error(), "MECAB_DICDIR") {
 		t.Errorf("missing unidic-lite: %v", err)
 	}
-	if dir, _ := c.Dicdir("/override", models); dir != "/override" {
+	if dir, _ := c.Dicdir(Places{Override: "/override", ModelsDir: models}); dir != "/override" {
 		t.Errorf("override: %q", dir)
 	}
 	dir := UnidicLiteDir(models)
@@ -99,10 +99,10 @@ func TestDicdirSaysWhatToDo(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "sys.dic"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := c.Dicdir("", models); got != dir || err != nil {
+	if got, err := c.Dicdir(Places{ModelsDir: models}); got != dir || err != nil {
 		t.Errorf("pulled unidic-lite: %q %v", got, err)
 	}
-	if _, err := config(t, `{"word_tokenizer_type": "mecab", "mecab_kwargs": {"mecab_dic": "unidic"}}`).Dicdir("", models); err == nil {
+	if _, err := config(t, `{"word_tokenizer_type": "mecab", "mecab_kwargs": {"mecab_dic": "unidic"}}`).Dicdir(Places{ModelsDir: models}); err == nil {
 		t.Error("full UniDic: no error")
 	}
 }

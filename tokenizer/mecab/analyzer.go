@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 )
@@ -178,14 +177,12 @@ func (a *Analyzer) Analyze(text string) []Token {
 	return out
 }
 
-// DefaultDicdir returns the dictionary directory to use when none is
-// configured: $MECAB_DICDIR, else the dicdir of the mecabrc MeCab itself
-// would read ($MECABRC, /etc/mecabrc, /usr/local/etc/mecabrc), else "".
-func DefaultDicdir() string {
-	if d := os.Getenv("MECAB_DICDIR"); d != "" {
-		return d
-	}
-	for _, rc := range []string{os.Getenv("MECABRC"), "/etc/mecabrc", "/usr/local/etc/mecabrc"} {
+// DefaultDicdir returns MeCab's default dictionary directory: the dicdir
+// of the first mecabrc MeCab itself would read (mecabrc, the value of
+// $MECABRC, when not empty; then /etc/mecabrc, /usr/local/etc/mecabrc), else
+// "".
+func DefaultDicdir(mecabrc string) string {
+	for _, rc := range []string{mecabrc, "/etc/mecabrc", "/usr/local/etc/mecabrc"} {
 		if rc == "" {
 			continue
 		}

@@ -91,14 +91,8 @@ func TestReadConfig(t *testing.T) {
 		t.Errorf("readConfig = %v, want %v", conf, want)
 	}
 
-	t.Setenv("MECAB_DICDIR", "")
-	t.Setenv("MECABRC", rc)
-	if got, want := DefaultDicdir(), filepath.Dir(rc)+"/dic/ipadic"; got != want {
-		t.Errorf("DefaultDicdir() with MECABRC = %q, want %q", got, want)
-	}
-	t.Setenv("MECAB_DICDIR", "/opt/unidic-lite")
-	if got := DefaultDicdir(); got != "/opt/unidic-lite" {
-		t.Errorf("DefaultDicdir() with MECAB_DICDIR = %q", got)
+	if got, want := DefaultDicdir(rc), filepath.Dir(rc)+"/dic/ipadic"; got != want {
+		t.Errorf("DefaultDicdir(%q) = %q, want %q", rc, got, want)
 	}
 }
 

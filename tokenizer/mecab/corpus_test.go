@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -122,7 +123,7 @@ func tsvColumns(t testing.TB, path, source string, columns ...string) []sentence
 	}
 	var idx []int
 	for _, c := range columns {
-		i := indexOf(recs[0], c)
+		i := slices.Index(recs[0], c)
 		if i < 0 {
 			t.Fatalf("%s: no column %q", path, c)
 		}
@@ -153,15 +154,6 @@ func readTSV(t testing.TB, path string) [][]string {
 		recs = append(recs, strings.Split(strings.TrimSuffix(line, "\r"), "\t"))
 	}
 	return recs
-}
-
-func indexOf(list []string, s string) int {
-	for i, v := range list {
-		if v == s {
-			return i
-		}
-	}
-	return -1
 }
 
 // lineSafe drops duplicates and texts the mecab command cannot take as one

@@ -3,10 +3,11 @@ package mecab
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -116,12 +117,7 @@ func compareWithMecab(t *testing.T, corpus []sentence) {
 					}
 				}
 			}
-			var sources []string
-			for src := range perSource {
-				sources = append(sources, src)
-			}
-			sort.Strings(sources)
-			for _, src := range sources {
+			for _, src := range slices.Sorted(maps.Keys(perSource)) {
 				t.Logf("%s %-8s %6d sentences, %d segmentation mismatches, %d feature mismatches",
 					d.name, src, perSource[src], segBad[src], featBad[src])
 			}

@@ -1,4 +1,4 @@
-package server
+package api
 
 import "encoding/json"
 
@@ -6,10 +6,10 @@ import "encoding/json"
 // https://platform.openai.com/docs/api-reference/embeddings and
 // https://platform.openai.com/docs/guides/error-codes.
 
-// openAIEmbeddingRequest is the body of POST /v1/embeddings. Fields we do not
+// OpenAIEmbeddingRequest is the body of POST /v1/embeddings. Fields we do not
 // read, such as "user", are accepted and ignored like any unknown field.
-type openAIEmbeddingRequest struct {
-	// Input is string | string[] | int[] | int[][]; parseInputs tells them
+type OpenAIEmbeddingRequest struct {
+	// Input is string | string[] | int[] | int[][]; the server tells them
 	// apart.
 	Input json.RawMessage `json:"input"`
 	// Model is a catalog name or Hugging Face id; "" selects the default.
@@ -29,45 +29,45 @@ type openAIEmbeddingRequest struct {
 	InputType *string `json:"input_type"`
 }
 
-type openAIEmbeddingResponse struct {
+type OpenAIEmbeddingResponse struct {
 	Object string            `json:"object"` // always "list"
-	Data   []openAIEmbedding `json:"data"`
+	Data   []OpenAIEmbedding `json:"data"`
 	Model  string            `json:"model"`
-	Usage  openAIUsage       `json:"usage"`
+	Usage  OpenAIUsage       `json:"usage"`
 }
 
-type openAIEmbedding struct {
+type OpenAIEmbedding struct {
 	Object string `json:"object"` // always "embedding"
 	Index  int    `json:"index"`
 	// Embedding is a []float32, or a base64 string for encoding_format base64.
 	Embedding any `json:"embedding"`
 }
 
-type openAIUsage struct {
+type OpenAIUsage struct {
 	PromptTokens int `json:"prompt_tokens"`
 	TotalTokens  int `json:"total_tokens"`
 }
 
-// openAIModelList is the body of GET /v1/models.
-type openAIModelList struct {
+// OpenAIModelList is the body of GET /v1/models.
+type OpenAIModelList struct {
 	Object string        `json:"object"` // always "list"
-	Data   []openAIModel `json:"data"`
+	Data   []OpenAIModel `json:"data"`
 }
 
-type openAIModel struct {
+type OpenAIModel struct {
 	ID      string `json:"id"`
 	Object  string `json:"object"`  // always "model"
 	Created int64  `json:"created"` // unknown for local models: 0
 	OwnedBy string `json:"owned_by"`
 }
 
-type openAIErrorResponse struct {
-	Error openAIError `json:"error"`
+type OpenAIErrorResponse struct {
+	Error OpenAIError `json:"error"`
 }
 
-// openAIError always carries param and code, as null when they do not apply,
+// OpenAIError always carries param and code, as null when they do not apply,
 // because OpenAI's clients read them without checking for presence.
-type openAIError struct {
+type OpenAIError struct {
 	Message string  `json:"message"`
 	Type    string  `json:"type"` // invalid_request_error, not_found_error or server_error
 	Param   *string `json:"param"`

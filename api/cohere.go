@@ -1,4 +1,4 @@
-package server
+package api
 
 import "encoding/json"
 
@@ -13,15 +13,16 @@ import "encoding/json"
 // response; POST /v2/rerank serves Cohere v2. Both read every field either
 // version ever had, so an older or newer client works on either path.
 
-// cohereRerankRequest is the body of POST /v1/rerank and /v2/rerank (and of
+// CohereRerankRequest is the body of POST /v1/rerank and /v2/rerank (and of
 // POST /rerank when it carries "documents").
-type cohereRerankRequest struct {
+type CohereRerankRequest struct {
 	// Model is a catalog name or Hugging Face id; "" selects the default
 	// reranker (RERANKER_MODEL_NAME).
 	Model string `json:"model"`
 	Query string `json:"query"`
 	// Documents are strings or objects: {"text": ...}, or any fields of
-	// which RankFields chooses the ones to rank by (see documentText).
+	// which RankFields chooses the ones to rank by (one field ranks as its
+	// value, several as "field: value" lines).
 	Documents []json.RawMessage `json:"documents"`
 	// TopN keeps the N best; absent keeps all.
 	TopN *int `json:"top_n"`
@@ -43,53 +44,58 @@ type cohereRerankRequest struct {
 	Truncate  *bool `json:"truncate"`
 }
 
-// cohereRerankResponse is Cohere's response; Model and Usage are Jina's
+// CohereRerankResponse is Cohere's response; Model and Usage are Jina's
 // additions, sent on /v1 only.
-type cohereRerankResponse struct {
+type CohereRerankResponse struct {
 	ID      string               `json:"id"` // the request id (X-Request-Id)
-	Results []cohereRerankResult `json:"results"`
+	Results []CohereRerankResult `json:"results"`
 	Model   string               `json:"model,omitempty"`
-	Usage   *jinaUsage           `json:"usage,omitempty"`
-	Meta    cohereMeta           `json:"meta"`
+	Usage   *JinaUsage           `json:"usage,omitempty"`
+	Meta    CohereMeta           `json:"meta"`
 }
 
-type cohereRerankResult struct {
+type CohereRerankResult struct {
 	Index          int     `json:"index"` // position in the request's documents
 	RelevanceScore float64 `json:"relevance_score"`
-	// Document is {"text": ...} for a string document and the object as
+	// Document is a CohereDocument for a string document and the object as
 	// sent for an object document (Cohere v1 preserves every field).
 	Document json.RawMessage `json:"document,omitempty"`
 }
 
-type cohereMeta struct {
-	APIVersion  cohereAPIVersion  `json:"api_version"`
-	BilledUnits cohereBilledUnits `json:"billed_units"`
-	Tokens      cohereTokens      `json:"tokens"`
+// CohereDocument is how a result echoes a document sent as a string.
+type CohereDocument struct {
+	Text string `json:"text"`
 }
 
-type cohereAPIVersion struct {
+type CohereMeta struct {
+	APIVersion  CohereAPIVersion  `json:"api_version"`
+	BilledUnits CohereBilledUnits `json:"billed_units"`
+	Tokens      CohereTokens      `json:"tokens"`
+}
+
+type CohereAPIVersion struct {
 	Version string `json:"version"` // "1" or "2"
 }
 
-// cohereBilledUnits counts search units as Cohere bills them: one per query
+// CohereBilledUnits counts search units as Cohere bills them: one per query
 // with up to 100 documents, each chunk of a long document counting as one.
-type cohereBilledUnits struct {
+type CohereBilledUnits struct {
 	SearchUnits int `json:"search_units"`
 }
 
-type cohereTokens struct {
+type CohereTokens struct {
 	InputTokens  int `json:"input_tokens"`
 	OutputTokens int `json:"output_tokens"` // always 0: rerankers generate nothing
 }
 
-type jinaUsage struct {
+type JinaUsage struct {
 	TotalTokens  int `json:"total_tokens"`
 	PromptTokens int `json:"prompt_tokens"`
 }
 
-// cohereError is Cohere's error body (e.g. {"id": "...", "message":
+// CohereError is Cohere's error body (e.g. {"id": "...", "message":
 // "invalid request: list of documents must not be empty"}).
-type cohereError struct {
+type CohereError struct {
 	ID      string `json:"id"`
 	Message string `json:"message"`
 }

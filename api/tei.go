@@ -1,14 +1,14 @@
-package server
+package api
 
 import "encoding/json"
 
 // Hugging Face text-embeddings-inference's wire format (router/src/http/types.rs
 // and router/src/lib.rs in huggingface/text-embeddings-inference), all of it
 // in one place. POST /embed answers with a bare [][]float32, POST /rerank
-// with a bare []teiRank.
+// with a bare []TEIRank.
 
-// teiEmbedRequest is the body of POST /embed.
-type teiEmbedRequest struct {
+// TEIEmbedRequest is the body of POST /embed.
+type TEIEmbedRequest struct {
 	// Inputs is string | string[] | int[] | int[][], as in OpenAI's input.
 	Inputs json.RawMessage `json:"inputs"`
 	// Normalize L2-normalizes each vector; absent means true, as in TEI.
@@ -29,8 +29,8 @@ type teiEmbedRequest struct {
 	Model string `json:"model"`
 }
 
-// teiRerankRequest is the body of POST /rerank when it carries "texts".
-type teiRerankRequest struct {
+// TEIRerankRequest is the body of POST /rerank when it carries "texts".
+type TEIRerankRequest struct {
 	Query string   `json:"query"`
 	Texts []string `json:"texts"`
 	// RawScores returns the classifier's logit instead of its sigmoid.
@@ -44,22 +44,23 @@ type teiRerankRequest struct {
 	Model               string `json:"model"` // our extension, as in /embed
 }
 
-// teiRank is one element of POST /rerank's answer, sorted by score.
-type teiRank struct {
+// TEIRank is one element of POST /rerank's answer, sorted by score.
+type TEIRank struct {
 	Index int     `json:"index"`
 	Text  *string `json:"text,omitempty"` // with return_text
 	Score float64 `json:"score"`
 }
 
-// teiError is TEI's error body. ErrorType is one of TEI's names:
-// Validation, Empty, Overloaded, Unhealthy, Backend (see apiError.teiType).
-type teiError struct {
+// TEIError is TEI's error body. ErrorType is one of TEI's names:
+// Validation, Empty, Overloaded, Unhealthy, Backend (server/errors.go
+// maps errors to them).
+type TEIError struct {
 	Error     string `json:"error"`
 	ErrorType string `json:"error_type"`
 }
 
-// teiTokenizeRequest is the body of POST /tokenize.
-type teiTokenizeRequest struct {
+// TEITokenizeRequest is the body of POST /tokenize.
+type TEITokenizeRequest struct {
 	// Inputs is string | string[].
 	Inputs json.RawMessage `json:"inputs"`
 	// AddSpecialTokens absent means true, as in TEI: [CLS] ... [SEP].
@@ -69,12 +70,12 @@ type teiTokenizeRequest struct {
 	Model      string  `json:"model"` // our extension, as in /embed
 }
 
-// teiToken is one token of POST /tokenize's answer, a [][]teiToken with one
+// TEIToken is one token of POST /tokenize's answer, a [][]TEIToken with one
 // list per input. As in TEI, text is the input's bytes [start, stop) when
 // the offsets are known, and the vocabulary entry with null offsets for
 // special tokens added around the text (and for a piece of a llama.cpp
 // tokenizer that could not be located in the text).
-type teiToken struct {
+type TEIToken struct {
 	ID      int32  `json:"id"`
 	Text    string `json:"text"`
 	Special bool   `json:"special"`
