@@ -14,6 +14,11 @@ endif
 MARCH ?= native
 OPT := -O3 -march=$(MARCH)
 
+# The version /info and --version report: VERSION=..., else git's description.
+VERSION ?=
+STAMP := $(or $(VERSION),$(shell git describe --tags --always --dirty 2>/dev/null),dev)
+LDFLAGS := -X main.version=$(STAMP)
+
 export CGO_ENABLED := 1
 export CGO_CPPFLAGS := -I$(MOD)/llama/llama.cpp/include -I$(MOD)/ml/backend/ggml/ggml/include
 export CGO_CFLAGS := $(OPT)
@@ -21,7 +26,7 @@ export CGO_CXXFLAGS := $(OPT)
 
 .PHONY: build run test testdeps race vet bench clean dist cuda rocm dist-binary
 build:
-	go build -o bin/rerank-api ./cmd/rerank-api
+	go build -ldflags '$(LDFLAGS)' -o bin/rerank-api ./cmd/rerank-api
 
 # Portable builds, what the images ship: dist/rerank-api runs on any x86-64
 # (its built-in CPU backend is compiled for the baseline ISA) and loads the
@@ -38,7 +43,7 @@ dist:
 	./scripts/build-ggml.sh cpu $(DIST)/lib
 
 dist-binary:
-	go build -ldflags '-extldflags=-Wl,--export-dynamic' -o $(DIST)/rerank-api ./cmd/rerank-api
+	go build -ldflags '$(LDFLAGS) -extldflags=-Wl,--export-dynamic' -o $(DIST)/rerank-api ./cmd/rerank-api
 
 cuda: dist
 	./scripts/build-ggml.sh cuda $(DIST)/lib

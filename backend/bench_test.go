@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rerank-api/rerank-api/backend/llama"
 	"github.com/rerank-api/rerank-api/catalog"
 	"github.com/rerank-api/rerank-api/envconfig"
 	"github.com/rerank-api/rerank-api/internal/testmodel"
@@ -74,7 +75,7 @@ func benchLoad(b *testing.B, budget, clients int) {
 		b.Fatal(err)
 	}
 	quietLlamaLog(b)
-	Devices("")
+	llama.Init("")
 	threads := runtime.NumCPU()
 	if s := os.Getenv("BENCH_THREADS"); s != "" {
 		threads, _ = strconv.Atoi(s)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/rerank-api/rerank-api/backend/llama"
 	"github.com/rerank-api/rerank-api/catalog"
 	"github.com/rerank-api/rerank-api/envconfig"
 	"github.com/rerank-api/rerank-api/pull"
@@ -272,10 +271,6 @@ func DefaultBudget() uint64 {
 	}
 	return 8 << 30
 }
-
-// Devices initializes llama.cpp (loading GPU backends from libDir) and lists
-// the devices it found.
-func Devices(libDir string) []llama.Device { return llama.Init(libDir) }
 
 func checkFinite(v []float32) error {
 	for _, x := range v {

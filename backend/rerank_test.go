@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rerank-api/rerank-api/backend/llama"
 	"github.com/rerank-api/rerank-api/catalog"
 	"github.com/rerank-api/rerank-api/internal/reference"
 	"github.com/rerank-api/rerank-api/internal/testmodel"
@@ -40,7 +41,7 @@ func TestRerankTokenTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	Devices("")
+	llama.Init("")
 	quietLlamaLog(t)
 	var logs bytes.Buffer
 	e := New(Config{ModelsDir: dir, Threads: 2, BudgetBytes: 1 << 30}, cat, zerolog.New(&logs).Level(zerolog.WarnLevel))

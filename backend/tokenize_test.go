@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rerank-api/rerank-api/backend/llama"
 	"github.com/rerank-api/rerank-api/catalog"
 	"github.com/rerank-api/rerank-api/internal/testmodel"
 )
@@ -27,7 +28,7 @@ func TestTokenizeWithLlamaTokenizer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	Devices("")
+	llama.Init("")
 	quietLlamaLog(t)
 	e := New(Config{ModelsDir: dir, Threads: 2, BudgetBytes: 1 << 30}, cat, zerolog.Nop())
 	defer e.Close()

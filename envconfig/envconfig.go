@@ -86,6 +86,7 @@ var (
 	MaxMemory             = setting("max-memory", "MAX_MEMORY", "", "memory budget for loaded models, e.g. 8GiB (default: 3/4 of available memory)")
 	KeepAlive             = setting("keep-alive", "KEEP_ALIVE", "5m", "how long an idle model stays loaded; -1 keeps it forever, 0 unloads at once")
 	FlashAttention        = setting("flash-attn", "FLASH_ATTN", true, "flash attention: keeps the attention buffer linear in batch size")
+	Device                = setting("device", "DEVICE", "auto", "where models run: auto (a GPU when one loads, else the CPU), cpu, cuda or rocm")
 	GPULayers             = setting("n-gpu-layers", "N_GPU_LAYERS", -1, "layers to offload to a GPU; -1 offloads all")
 	LibDir                = setting("lib-dir", "LIB_DIR", "", "directory of ggml backend libraries (libggml-cuda.so...); default: lib/ next to the binary")
 	MaxConcurrentRequests = setting("max-concurrent-requests", "MAX_CONCURRENT_REQUESTS", 512, "requests in progress beyond which new ones get 503")
@@ -108,6 +109,7 @@ var (
 	_           = envOnly("HTTP_PROXY", "proxy for http:// downloads (or http_proxy)")
 	_           = envOnly("HTTPS_PROXY", "proxy for https:// downloads (or https_proxy)")
 	_           = envOnly("NO_PROXY", "hosts downloads reach directly (or no_proxy)")
+	computeMode = envOnly("COMPUTE_MODE", "set by the project's images (cpu, cuda, rocm) and shown by GET /info")
 	mecabRCFile = envOnly("MECABRC", "the mecabrc whose dicdir is the dictionary of Japanese models that name none (default: /etc/mecabrc, then /usr/local/etc/mecabrc, as MeCab reads)")
 )
 
@@ -132,6 +134,10 @@ func Proxy() func(*http.Request) (*url.URL, error) {
 	proxy := httpproxy.FromEnvironment().ProxyFunc()
 	return func(r *http.Request) (*url.URL, error) { return proxy(r.URL) }
 }
+
+// ComputeMode is COMPUTE_MODE, the flavour of the image the server runs
+// from (cpu, cuda, rocm); "" outside the images.
+func ComputeMode() string { return os.Getenv(computeMode) }
 
 // MecabRC is MECABRC, the mecabrc MeCab itself would read first; "" when
 // unset.

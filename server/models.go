@@ -62,3 +62,29 @@ func (s *server) ready(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, r, http.StatusOK, api.Health{Status: "ready"})
 }
+
+// info serves GET /info: version, build, devices (with their free memory
+// now), loaded models and limits.
+func (s *server) info(w http.ResponseWriter, r *http.Request) {
+	out := s.cfg.Info
+	out.MaxClientBatchSize = s.cfg.MaxClientBatchSize
+	out.MaxRerankDocuments = s.cfg.MaxRerankDocuments
+	out.PayloadLimit = s.cfg.PayloadLimit
+	out.AutoTruncate = s.cfg.AutoTruncate
+	if s.cfg.Devices != nil {
+		out.Devices = s.cfg.Devices()
+	}
+	out.LoadedModels = []string{}
+	for _, m := range s.engine.Models() {
+		if m.Loaded {
+			out.LoadedModels = append(out.LoadedModels, m.Entry.Name)
+		}
+	}
+	if out.Devices == nil {
+		out.Devices = []api.Device{}
+	}
+	if out.OffloadDevices == nil {
+		out.OffloadDevices = []string{}
+	}
+	writeJSON(w, r, http.StatusOK, out)
+}

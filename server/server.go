@@ -19,6 +19,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/rs/zerolog"
 
+	"github.com/rerank-api/rerank-api/api"
 	"github.com/rerank-api/rerank-api/backend"
 	"github.com/rerank-api/rerank-api/envconfig"
 )
@@ -54,6 +55,13 @@ type Config struct {
 	// MaxRerankDocuments caps the documents of one rerank request; the
 	// default is the most Cohere recommends per request.
 	MaxRerankDocuments int
+	// Info is what GET /info says beyond the HTTP limits (version, CPU
+	// variant, engine limits); the server fills in the limits above, the
+	// loaded models and, from Devices, each device's memory at that moment.
+	Info api.Info
+	// Devices lists the compute devices with their free memory now; nil
+	// keeps Info.Devices as given.
+	Devices func() []api.Device
 }
 
 type server struct {
@@ -88,6 +96,7 @@ func New(engine Engine, cfg Config, logger zerolog.Logger) http.Handler {
 	r.HandleFunc("/models", s.catalogModels).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/health", s.health).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/ready", s.ready).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/info", s.info).Methods(http.MethodGet, http.MethodHead)
 	r.NotFoundHandler = routeNotFound(r)
 	r.MethodNotAllowedHandler = methodNotAllowed(r)
 	r.Use(recordRoute)

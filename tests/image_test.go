@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rerank-api/rerank-api/api"
 )
 
 // TestImage runs the image named by RERANK_API_IMAGE (built by `make
@@ -80,7 +82,7 @@ func TestImage(t *testing.T) {
 
 	// Embeddings: the same numbers as the native binary, and the reference.
 	m := shared.models["tiny-cls"]
-	var fromImage, native embeddingsResponse
+	var fromImage, native api.OpenAIEmbeddingResponse
 	body := map[string]any{"model": "tiny-cls", "input": texts}
 	if r := img.post(t, "/v1/embeddings", body, &fromImage); r.StatusCode != http.StatusOK {
 		t.Fatalf("/v1/embeddings: %d", r.StatusCode)
@@ -97,14 +99,14 @@ func TestImage(t *testing.T) {
 	}
 
 	// Rerank: the same scores as the native binary.
-	var rerankImage, rerankNative rerankResponse
+	var rerankImage, rerankNative api.CohereRerankResponse
 	rbody := map[string]any{"model": "tiny-rank", "query": rerankQuery, "documents": rerankDocs}
 	if r := img.post(t, "/v1/rerank", rbody, &rerankImage); r.StatusCode != http.StatusOK {
 		t.Fatalf("/v1/rerank: %d", r.StatusCode)
 	}
 	shared.srv.post(t, "/v1/rerank", rbody, &rerankNative)
-	want := rerankNative.scores()
-	for idx, score := range rerankImage.scores() {
+	want := scores(rerankNative)
+	for idx, score := range scores(rerankImage) {
 		if d := score - want[idx]; d > 1e-4 || d < -1e-4 {
 			t.Errorf("document %d: image %.6f, native %.6f", idx, score, want[idx])
 		}

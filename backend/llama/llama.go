@@ -17,11 +17,11 @@ import (
 
 // Device is one compute device ggml can run on.
 type Device struct {
-	Name        string `json:"name"`
-	Description string `json:"description"`
-	Kind        string `json:"kind"` // cpu, gpu, igpu or accel
-	FreeBytes   uint64 `json:"free_bytes"`
-	TotalBytes  uint64 `json:"total_bytes"`
+	Name        string
+	Description string
+	Kind        string // cpu, gpu, igpu or accel
+	FreeBytes   uint64
+	TotalBytes  uint64
 }
 
 var initOnce sync.Once

@@ -111,6 +111,7 @@ func LoadModel(path string, p ModelParams) (*Model, error) {
 	if p.GPULayers < 0 {
 		params.n_gpu_layers = 999
 	}
+	params.devices = offloadDevices // SelectDevices' choice; nil: every GPU
 	params.use_mmap = C.bool(!p.NoMmap)
 	params.vocab_only = C.bool(p.VocabOnly)
 	cpath := C.CString(path)

@@ -48,6 +48,7 @@ func engineFlags() []cli.Flag {
 		flag(envconfig.MaxMemory),
 		flag(envconfig.KeepAlive),
 		flag(envconfig.FlashAttention),
+		flag(envconfig.Device),
 		flag(envconfig.GPULayers),
 		flag(envconfig.LibDir),
 		flag(envconfig.MaxConcurrentRequests),

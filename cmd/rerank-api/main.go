@@ -13,10 +13,15 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
+// version is the release or commit this binary was built from; the Makefile
+// sets it (-X main.version=...), a plain `go build` leaves "dev".
+var version = "dev"
+
 func main() {
 	app := &cli.App{
-		Name:  "rerank-api",
-		Usage: "embeddings and reranking from GGUF models, OpenAI/Cohere/Jina/TEI compatible",
+		Name:    "rerank-api",
+		Version: version,
+		Usage:   "embeddings and reranking from GGUF models, OpenAI/Cohere/Jina/TEI compatible",
 		Commands: []*cli.Command{
 			serveCommand(),
 			modelsCommand(),

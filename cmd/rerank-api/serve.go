@@ -13,6 +13,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/rerank-api/rerank-api/api"
+	"github.com/rerank-api/rerank-api/backend/llama"
 	"github.com/rerank-api/rerank-api/envconfig"
 	"github.com/rerank-api/rerank-api/server"
 )
@@ -46,11 +48,20 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	platform, err := initDevices(c, logger)
+	if err != nil {
+		return err
+	}
 	engine, err := newEngine(c, cat, logger, false)
 	if err != nil {
 		return err
 	}
 	defer engine.Close()
+	info := infoOf(platform)
+	eff := engine.Config()
+	info.EmbeddingModel, info.RerankerModel = eff.DefaultEmbedding, eff.DefaultReranker
+	info.MaxConcurrentRequests, info.MaxBatchTokens = eff.MaxConcurrentRequests, eff.BatchTokens
+	info.Workers, info.Threads, info.MemoryBudgetBytes = eff.Workers, eff.Threads, eff.BudgetBytes
 
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -65,6 +76,8 @@ func serve(c *cli.Context) error {
 		PayloadLimit:       c.Int64(envconfig.PayloadLimit.Flag),
 		AutoTruncate:       c.Bool(envconfig.AutoTruncate.Flag),
 		MaxRerankDocuments: c.Int(envconfig.MaxRerankDocuments.Flag),
+		Info:               info,
+		Devices:            func() []api.Device { return apiDevices(llama.Devices()) },
 	}, logger)
 	// A client gets a minute to send a request (2 MB by default) and two to
 	// reuse an idle connection; there is no write timeout, because a request

@@ -80,13 +80,6 @@ func newEngine(c *cli.Context, cat *catalog.Catalog, logger zerolog.Logger, oneS
 			return nil, fmt.Errorf("default model: %w", err)
 		}
 	}
-	libDir := c.String(envconfig.LibDir.Flag)
-	if libDir == "" {
-		libDir = defaultLibDir()
-	}
-	for _, d := range backend.Devices(libDir) {
-		logger.Info().Str("device", d.Name).Str("kind", d.Kind).Str("description", d.Description).Uint64("memory_total", d.TotalBytes).Msg("compute device")
-	}
 	switch {
 	case c.Bool(envconfig.Offline.Flag):
 	case oneShot:
@@ -118,6 +111,9 @@ func oneShotEngine(c *cli.Context, unusedDefault string) (*backend.Engine, error
 		return nil, err
 	}
 	if err := c.Set(unusedDefault, ""); err != nil {
+		return nil, err
+	}
+	if _, err := initDevices(c, logger); err != nil {
 		return nil, err
 	}
 	return newEngine(c, cat, logger, true)

@@ -1,0 +1,78 @@
+package tests
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/rerank-api/rerank-api/api"
+)
+
+// GET /info says what the server runs on and with which limits: the shared
+// server was started with non-default limits, so each field is checked
+// against what the flags said, not against defaults.
+func TestInfo(t *testing.T) {
+	var info api.Info
+	if r := shared.srv.get(t, "/info", &info); r.StatusCode != 200 {
+		t.Fatalf("/info: status %d", r.StatusCode)
+	}
+	if info.Version == "" || info.GoVersion == "" {
+		t.Errorf("version %q, go_version %q: want both", info.Version, info.GoVersion)
+	}
+	// bin/ has no lib/ beside it: the kernels compiled into the binary run.
+	if info.CPUVariant != "built-in" || len(info.CPUFeatures) == 0 {
+		t.Errorf("cpu_variant %q, cpu_features %v: want built-in with its features", info.CPUVariant, info.CPUFeatures)
+	}
+	cpu := slices.IndexFunc(info.Devices, func(d api.Device) bool { return d.Kind == "cpu" })
+	if cpu < 0 || info.Devices[cpu].TotalBytes == 0 {
+		t.Errorf("devices %+v: want a CPU device with its memory", info.Devices)
+	}
+	if len(info.OffloadDevices) != 0 || len(info.Warnings) != 0 {
+		t.Errorf("offload %v, warnings %v: want none on a machine without GPU libraries", info.OffloadDevices, info.Warnings)
+	}
+	if info.EmbeddingModel != "tiny-cls" || info.RerankerModel != "tiny-rank" {
+		t.Errorf("default models %q, %q; want tiny-cls, tiny-rank", info.EmbeddingModel, info.RerankerModel)
+	}
+	for _, m := range []string{"tiny-cls", "tiny-rank"} {
+		if !slices.Contains(info.LoadedModels, m) {
+			t.Errorf("loaded_models %v lacks the default %s", info.LoadedModels, m)
+		}
+	}
+	if info.MaxClientBatchSize != 100 || info.PayloadLimit != 200000 || info.AutoTruncate || info.MaxRerankDocuments != 60 {
+		t.Errorf("limits %+v differ from the flags the server was started with", info)
+	}
+	if info.Threads != 2 || info.Workers < 1 || info.MaxBatchTokens <= 0 || info.MemoryBudgetBytes == 0 {
+		t.Errorf("engine limits %+v: want --threads 2 and positive budgets", info)
+	}
+}
+
+// A GPU library that cannot load (no driver, a broken or foreign file) is
+// one warning, and the server serves on the CPU; asking for that GPU by
+// --device is an error that says why, not a silent CPU fallback.
+func TestBrokenGPULibraryFallsBackToCPU(t *testing.T) {
+	libDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(libDir, "libggml-cuda.so"), []byte("not an ELF file"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sp := serveCatalog(t, true, t.TempDir(), "models: []\n", "--lib-dir", libDir, "--embedding-model", "", "--reranker-model", "")
+	var info api.Info
+	sp.get(t, "/info", &info)
+	if len(info.Warnings) != 1 || !strings.Contains(info.Warnings[0], "libggml-cuda.so did not load") {
+		t.Errorf("warnings %q: want one saying libggml-cuda.so did not load", info.Warnings)
+	}
+	if len(info.OffloadDevices) != 0 || info.CPUVariant != "built-in" {
+		t.Errorf("offload %v, cpu_variant %q: want the CPU", info.OffloadDevices, info.CPUVariant)
+	}
+
+	res := runCLI(t, "serve", "--offline", "--port", "0", "--lib-dir", libDir, "--device", "cuda",
+		"--embedding-model", "", "--reranker-model", "")
+	if res.code != 1 || !strings.Contains(res.stderr, "no CUDA device found") || !strings.Contains(res.stderr, "libggml-cuda.so did not load") {
+		t.Errorf("--device cuda with a broken library: exit %d, stderr:\n%s", res.code, tail(res.stderr))
+	}
+	res = runCLI(t, "serve", "--offline", "--port", "0", "--device", "tpu")
+	if res.code != 1 || !strings.Contains(res.stderr, "want auto, cpu, cuda or rocm") {
+		t.Errorf("--device tpu: exit %d, stderr:\n%s", res.code, tail(res.stderr))
+	}
+}
