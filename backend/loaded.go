@@ -50,7 +50,7 @@ type modelLoader struct{ e *Engine }
 
 // perContextBytes approximates one context's compute and output buffers.
 // Measured for BERT-base with flash attention: ~11 MiB at 512 tokens per
-// batch, ~500 MiB at 8192 (DESIGN.md §2); 64 KiB per token of capacity plus
+// batch, ~500 MiB at 8192 (3.4 GiB without flash attention); 64 KiB per token of capacity plus
 // a fixed 32 MiB covers both with margin.
 func perContextBytes(batchTokens int) uint64 {
 	return 32<<20 + uint64(batchTokens)*64<<10
@@ -132,7 +132,7 @@ func (l modelLoader) Load(name string) (*loadedModel, error) {
 		if m.pairs.approximate {
 			// Once per load: the GGUF came from a converter that does not
 			// write convert/segments' rows, and llama.cpp gives every token
-			// type 0 (DESIGN.md §2).
+			// type 0 (src/models/bert.cpp hard-codes it).
 			log.Warn().Msg("the model has two token types but its GGUF has no segment-B rows (" + segments.OffsetKey +
 				"): documents are embedded as token type 0 and scores are approximate; reconvert it with rerank-api's converter")
 		}

@@ -18,7 +18,8 @@ import (
 // textTokenizer turns text into a model's token ids. It is chosen when the
 // model loads: llama.cpp's own tokenizer, or tokenizer/bertjapanese for
 // models converted from a BertJapaneseTokenizer checkpoint, whose NFKC +
-// MeCab + WordPiece llama.cpp cannot reproduce (DESIGN.md §3).
+// MeCab + WordPiece llama.cpp cannot reproduce (its WordPiece strips
+// voicing marks, lowercases and splits kanji one by one).
 type textTokenizer interface {
 	// Encode returns text's ids, wrapped in the model's special tokens
 	// ([CLS] ... [SEP]) when addSpecial.

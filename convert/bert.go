@@ -20,7 +20,7 @@ type bertFamily struct {
 	roberta    bool // RoBERTa-style: positions offset by pad+1, classifier.dense/out_proj head
 	// positionOffset is how many leading rows of the position table are
 	// never used: RoBERTa counts positions from pad_token_id+1, llama.cpp
-	// from 0 (DESIGN.md §2).
+	// from 0, so without the cut every position would be off by pad+1.
 	positionOffset int
 	labels         []string
 	pooling        string

@@ -87,12 +87,7 @@ func TestREADMEListsEveryVariable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rows []string
-	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, "| ") {
-			rows = append(rows, line)
-		}
-	}
+	rows := tableRows(string(data))
 	for _, v := range Vars() {
 		var row string
 		for _, r := range rows {
@@ -107,6 +102,18 @@ func TestREADMEListsEveryVariable(t *testing.T) {
 			t.Errorf("the README gives %s another default than %q: %s", v.Env, v.Default, row)
 		}
 	}
+}
+
+// tableRows are the lines of a Markdown document's tables, headers included:
+// callers tell the rows they mean by their cells.
+func tableRows(markdown string) []string {
+	var rows []string
+	for _, line := range strings.Split(markdown, "\n") {
+		if strings.HasPrefix(line, "| ") {
+			rows = append(rows, line)
+		}
+	}
+	return rows
 }
 
 func TestHFToken(t *testing.T) {

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,14 +49,59 @@ type serverProcess struct {
 	waitErr error
 }
 
-// binary is the path of the binary under test; `make test` builds it first.
+// binaryPath is the path of the binary under test; `make test` builds it
+// first. A binary older than any source it is built from is refused, so a
+// stale build cannot pass (or fail) in the sources' name.
 func binaryPath() (string, error) {
-	path, err := filepath.Abs("../bin/rerank-api")
+	binaryOnce.Do(func() { binaryFound, binaryErr = freshBinary("..", "bin/rerank-api") })
+	return binaryFound, binaryErr
+}
+
+var (
+	binaryOnce  sync.Once
+	binaryFound string
+	binaryErr   error
+)
+
+func freshBinary(root, rel string) (string, error) {
+	path, err := filepath.Abs(filepath.Join(root, rel))
 	if err != nil {
 		return "", err
 	}
-	if _, err := os.Stat(path); err != nil {
+	bin, err := os.Stat(path)
+	if err != nil {
 		return "", fmt.Errorf("%s is missing: run `make test` (it builds the binary) or `make build` first", path)
+	}
+	var newer string
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			// Build outputs, data and VCS metadata are not sources.
+			if p != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "bin" || name == "dist" || name == "models") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		source := name == "go.mod" || name == "go.sum" || name == "models.yaml" ||
+			(strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go")) ||
+			strings.HasSuffix(name, ".c") || strings.HasSuffix(name, ".h")
+		if !source {
+			return nil
+		}
+		if info, err := d.Info(); err == nil && info.ModTime().After(bin.ModTime()) {
+			newer = p
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if newer != "" {
+		return "", fmt.Errorf("%s is older than %s: run `make test` (it builds the binary) or `make build` first", path, newer)
 	}
 	return path, nil
 }
@@ -240,4 +287,32 @@ func serveCatalog(t testing.TB, wantReady bool, dir, catalog string, args ...str
 		t.Fatal(err)
 	}
 	return startServer(t, wantReady, append([]string{"--models-dir", dir, "--models-config", path}, args...)...)
+}
+
+// The suite refuses a binary built before its sources changed.
+func TestStaleBinaryIsRefused(t *testing.T) {
+	root := t.TempDir()
+	write := func(rel string, age time.Duration) {
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		when := time.Now().Add(-age)
+		if err := os.Chtimes(p, when, when); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("bin/rerank-api", time.Hour)
+	write("server/server_test.go", 0) // tests are not built into the binary
+	write("testdata/big.gguf", 0)
+	if _, err := freshBinary(root, "bin/rerank-api"); err != nil {
+		t.Fatalf("a binary newer than every source: %v", err)
+	}
+	write("backend/llama/shim.c", 0)
+	if _, err := freshBinary(root, "bin/rerank-api"); err == nil || !strings.Contains(err.Error(), "shim.c") {
+		t.Fatalf("a binary older than shim.c: %v, want an error naming it", err)
+	}
 }

@@ -43,13 +43,9 @@ var jaTexts = []string{
 
 // jaVocab is bert-base-japanese-v3's vocabulary (ruri, japanese-reranker).
 func jaVocab(t *testing.T) []string {
-	dir := os.Getenv("REFDATA_DIR")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "refdata")
-	}
-	data, err := os.ReadFile(filepath.Join(dir, "tokenizers", "bert-base-japanese-v3", "vocab.txt"))
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "tokenizers", "bert-base-japanese-v3", "vocab.txt"))
 	if err != nil {
-		t.Skipf("bert-base-japanese-v3's vocabulary is not in the reference data (%v); set REFDATA_DIR", err)
+		t.Fatal(err)
 	}
 	return strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 }

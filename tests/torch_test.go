@@ -18,11 +18,11 @@ import (
 // pickle), with 16 token types and a pooler. Converted by rerank-api and
 // served, its raw scores must equal an exact forward pass over the same
 // checkpoint's tensors, with the real token types of the pair.
-const torchModelDir = "../../shared/refdata/tiny-models/BertForSequenceClassification"
+const torchModelDir = "../testdata/tiny-models/BertForSequenceClassification"
 
 func TestTorchCheckpointConvertsAndScoresExactly(t *testing.T) {
 	if _, err := os.Stat(torchModelDir); err != nil {
-		t.Fatalf("reference data missing: %v (the project's shared/ folder must sit beside the repository)", err)
+		t.Fatalf("reference data missing: %v", err)
 	}
 	dir := t.TempDir()
 	runConvert(t, "--input", torchModelDir, "--output", filepath.Join(dir, "torch-ce.gguf"), "--outtype", "f32")

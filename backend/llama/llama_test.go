@@ -22,7 +22,7 @@ import (
 // internal/testmodel and compare every output with internal/reference, an
 // exact float64 forward pass. llama.cpp's CPU backend computes GELU in its
 // tanh form through an f16 table, and flash attention rounds Q, K and V to
-// f16 (DESIGN.md §2), so each setting is checked against the reference
+// f16, so each setting is checked against the reference
 // variant it should match, with a bound measured on these models (max over
 // 8 seeds, testmodel.Tiny) and kept with margin.
 type bound struct {

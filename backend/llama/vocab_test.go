@@ -24,8 +24,9 @@ import (
 // and Debian's libsentencepiece. The reference GGUFs run through the same
 // harness, so a failure there is the harness's, not the converter's.
 
-// refData sits beside the repository (see convert/checkpoint's tests).
-const refData = "../../../shared/refdata"
+// refData is the repository's testdata/: files written by other projects,
+// each with its origin and licence (testdata/SOURCES.tsv).
+const refData = "../../testdata"
 
 type tokenCase struct {
 	text string
@@ -36,7 +37,7 @@ func readFile(t *testing.T, path string) string {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("reference data missing (shared/ should sit beside the repository): %v", err)
+		t.Fatalf("reference data missing: %v", err)
 	}
 	return string(data)
 }
@@ -69,8 +70,8 @@ func llamaCppCases(t *testing.T, inp string) []tokenCase {
 // spGolden reads the ids libsentencepiece gave for a model's texts
 // (sp.encode, no BOS/EOS): the ten of sp-golden-generated.json, and the 490
 // of convert/vocab/testdata/sp-more-golden.json (see sp_more_golden.py
-// there): sentences of JSTS and STS-benchmark, which stay in shared/ and
-// are referred to by index, random runs of pieces, repeated characters.
+// there): sentences of JSTS and STS-benchmark, kept once in testdata/eval
+// and referred to by index, random runs of pieces, repeated characters.
 func spGolden(t *testing.T, model string) (golden, more []tokenCase) {
 	t.Helper()
 	var g struct {

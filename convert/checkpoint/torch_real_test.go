@@ -13,15 +13,16 @@ import (
 )
 
 // tinyModels holds checkpoints written by real torch.save (transformers'
-// create_dummy_models.py, torch 1.x/2.x era) shipped with shared/.
-const tinyModels = "../../../shared/refdata/tiny-models"
+// create_dummy_models.py, torch 1.x/2.x era), kept in the repository's
+// testdata/ with their origin and licence.
+const tinyModels = "../../testdata/tiny-models"
 
 func openTiny(t *testing.T, name string) (*Checkpoint, map[string]any) {
 	t.Helper()
 	dir := filepath.Join(tinyModels, name)
 	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
 	if err != nil {
-		t.Fatalf("reference model missing (shared/ should sit beside the repository): %v", err)
+		t.Fatalf("reference model missing: %v", err)
 	}
 	var cfg map[string]any
 	if err := json.Unmarshal(b, &cfg); err != nil {

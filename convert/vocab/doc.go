@@ -9,7 +9,8 @@
 //     their "##", so tokens are stored in that "phantom space" form, as
 //     convert_hf_to_gguf.py writes them. llama.cpp always lowercases and
 //     strips accents here, and cannot run BertJapaneseTokenizer's MeCab
-//     step: such models convert with a warning (DESIGN.md §3).
+//     step: such models convert with a warning, and tokenizer/bertjapanese
+//     tokenizes them at run time.
 //   - "t5" (UGM) from SentencePiece unigram (tokenizer.json with a
 //     Precompiled normalizer, or a .model file), with scores, the
 //     normalizer's precompiled charsmap and the whitespace flags. XLM-R's

@@ -222,13 +222,13 @@ func TestSentencePieceRefusals(t *testing.T) {
 	}
 }
 
-// The real models in shared/ (written by SentencePiece's trainer) parse
+// The real models in testdata/ (written by SentencePiece's trainer) parse
 // with the ids libsentencepiece reports for them.
 func TestParseRealSentencePieceModels(t *testing.T) {
 	for _, name := range []string{"test_model.model", "test_ja_model.model"} {
-		data, err := os.ReadFile(filepath.Join("../../../shared/refdata/sentencepiece", name))
+		data, err := os.ReadFile(filepath.Join("../../testdata/sentencepiece", name))
 		if err != nil {
-			t.Fatalf("reference data missing (shared/ should sit beside the repository): %v", err)
+			t.Fatalf("reference data missing: %v", err)
 		}
 		m, err := parseSentencePiece(data)
 		if err != nil {

@@ -126,9 +126,9 @@ func TestVocabTxtPhantomCollision(t *testing.T) {
 // models read at run time.
 func TestWordPieceTokensRoundTrip(t *testing.T) {
 	small := "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n[unused0]\n\nthe\n##ing\n##\n▁x\n"
-	dirs := map[string]string{"small": writeDir(t, map[string]string{"vocab.txt": small})}
-	if _, err := os.Stat("../../../shared/refdata/tokenizers/bert-base-japanese-v3/vocab.txt"); err == nil {
-		dirs["bert-base-japanese-v3"] = "../../../shared/refdata/tokenizers/bert-base-japanese-v3"
+	dirs := map[string]string{
+		"small":                 writeDir(t, map[string]string{"vocab.txt": small}),
+		"bert-base-japanese-v3": "../../testdata/tokenizers/bert-base-japanese-v3",
 	}
 	for name, dir := range dirs {
 		v, err := FromDir(dir)

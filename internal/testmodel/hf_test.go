@@ -14,7 +14,8 @@ import (
 )
 
 // ggufToHF maps WriteGGUF's tensor names to transformers' for arch: the
-// table a converter implements (DESIGN.md §2 for the heads). It is written
+// table a converter implements (for the heads: pooler.dense → cls and
+// classifier → cls.output, so llama.cpp applies BERT's pooler). It is written
 // out here rather than derived from hf.go, so the test checks the writer
 // against an independent statement of the names.
 func ggufToHF(arch, name string) string {

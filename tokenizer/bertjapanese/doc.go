@@ -2,7 +2,7 @@
 // does, so Japanese BERT models (cl-tohoku's vocabularies: ruri,
 // japanese-reranker, GLuCoSE) see the token ids they were trained on.
 // llama.cpp's WordPiece cannot: it strips voicing marks, lowercases, skips
-// NFKC and splits kanji one by one (DESIGN.md §3).
+// NFKC and splits kanji one by one.
 //
 // The pipeline, per text (transformers' PreTrainedTokenizer.tokenize and
 // tokenization_bert_japanese.py):

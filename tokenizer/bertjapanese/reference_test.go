@@ -15,16 +15,12 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// refdata is the public reference data beside the repository
-// (../shared/refdata from its root); REFDATA_DIR overrides it.
-func refdata(t *testing.T, parts ...string) string {
-	dir := os.Getenv("REFDATA_DIR")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "refdata")
-	}
-	path := filepath.Join(append([]string{dir}, parts...)...)
+// testdataPath is a path in the repository's testdata/: public data written by
+// other projects, each with its origin and licence.
+func testdataPath(t *testing.T, parts ...string) string {
+	path := filepath.Join(append([]string{"..", "..", "testdata"}, parts...)...)
 	if _, err := os.Stat(path); err != nil {
-		t.Skipf("reference data not found (%v); set REFDATA_DIR", err)
+		t.Fatalf("reference data missing: %v", err)
 	}
 	return path
 }
@@ -32,7 +28,7 @@ func refdata(t *testing.T, parts ...string) string {
 // v3 is cl-tohoku/bert-base-japanese-v3's tokenizer: ruri's and
 // japanese-reranker's vocabulary, MeCab with unidic-lite.
 func v3(t *testing.T) (Config, []string) {
-	dir := refdata(t, "tokenizers", "bert-base-japanese-v3")
+	dir := testdataPath(t, "tokenizers", "bert-base-japanese-v3")
 	data, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +47,7 @@ func v3(t *testing.T) (Config, []string) {
 // The tokenizer configs of the Japanese models in the reference data all
 // parse, with the settings they state.
 func TestParseRealConfigs(t *testing.T) {
-	paths, _ := filepath.Glob(filepath.Join(refdata(t, "tokenizers"), "*", "tokenizer_config.json"))
+	paths, _ := filepath.Glob(filepath.Join(testdataPath(t, "tokenizers"), "*", "tokenizer_config.json"))
 	for _, path := range paths {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -99,7 +95,7 @@ func TestExpectedTokensFromTransformers(t *testing.T) {
 		Tokens [][]string `json:"cl-tohoku/bert-base-japanese-v2 (unidic-lite)"`
 		IDs    [][]*int32 `json:"ids_in_v3_vocab_for_v2_tokens"`
 	}
-	data, err := os.ReadFile(refdata(t, "tokenizer-vectors", "bert-japanese-expected-tokens.json"))
+	data, err := os.ReadFile(testdataPath(t, "tokenizer-vectors", "bert-japanese-expected-tokens.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +142,7 @@ func TestExpectedTokensFromTransformers(t *testing.T) {
 
 // jstsSentences are the Japanese sentences of JSTS (JGLUE), both columns.
 func jstsSentences(t *testing.T) []string {
-	paths, _ := filepath.Glob(filepath.Join(refdata(t, "eval", "jglue", "datasets"), "jsts-*", "*.json"))
+	paths, _ := filepath.Glob(filepath.Join(testdataPath(t, "eval", "jglue", "datasets"), "jsts-*", "*.json"))
 	var out []string
 	for _, path := range paths {
 		data, err := os.ReadFile(path)

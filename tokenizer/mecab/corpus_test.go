@@ -18,14 +18,9 @@ type sentence struct {
 	text   string
 }
 
-// evalDir is the public reference data that sits beside the repository
-// (../shared/refdata from the repository root); REFDATA_DIR overrides it.
-func evalDir() string {
-	if d := os.Getenv("REFDATA_DIR"); d != "" {
-		return filepath.Join(d, "eval")
-	}
-	return filepath.Join("..", "..", "..", "shared", "refdata", "eval")
-}
+// evalDir holds the public corpora in the repository's testdata/ (JSTS,
+// JSICK, STS-benchmark), each with its origin and licence.
+func evalDir() string { return filepath.Join("..", "..", "testdata", "eval") }
 
 // hardCases returns testdata/hardcases.txt plus generated runs around the
 // unknown-word limits (the 24-character grouping cap, char.def lengths, runs
@@ -82,7 +77,7 @@ func hardCases(t testing.TB) []sentence {
 func evalSentences(t testing.TB) []sentence {
 	dir := evalDir()
 	if _, err := os.Stat(dir); err != nil {
-		return nil
+		t.Fatalf("reference data missing: %v", err)
 	}
 	var out []sentence
 	jsts, _ := filepath.Glob(filepath.Join(dir, "jglue", "datasets", "jsts-*", "*.json"))

@@ -1,14 +1,14 @@
 # Generates sp-more-golden.json: ids that libsentencepiece (Debian's
 # python3-sentencepiece 0.1.97, `apt-get install python3-sentencepiece`, run
 # with /usr/bin/python3) gives for the two real SentencePiece models in
-# shared/refdata/sentencepiece, on JSTS and STS-benchmark sentences (from
-# shared/refdata/eval), random runs of pieces, and repeated characters (where
+# testdata/sentencepiece at the repository root, on JSTS and STS-benchmark
+# sentences (from testdata/eval), random runs of pieces, and repeated characters (where
 # segmentations of equal score tie). backend/llama's tests compare llama.cpp
-# with it. Sentences are stored by index into shared/'s files (JSTS and STS
-# texts are CC-BY-SA; they stay there): "jsts": i is the i-th sentence of
+# with it. Sentences are stored by index into testdata/eval's files (JSTS and
+# STS texts are CC-BY-SA; they are not copied here): "jsts": i is the i-th sentence of
 # valid-v1.3.json taking sentence1, sentence2 line by line; "sts": i the same
 # over the 6th and 7th tab-separated fields of sts-test.csv.
-# Usage: /usr/bin/python3 sp_more_golden.py ../../../../shared/refdata
+# Usage: /usr/bin/python3 sp_more_golden.py ../../../testdata
 import json, random, sys
 import sentencepiece as spm
 
