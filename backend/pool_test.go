@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -117,111 +118,128 @@ func TestPoolModelLargerThanBudget(t *testing.T) {
 	}
 }
 
+// The tests below run in a synctest bubble: synctest.Wait returns once
+// every goroutine is blocked (on the gated Load, on the load in flight), and
+// keep-alive timers run on the bubble's fake clock, so no test sleeps or
+// polls on real time.
+
 func TestPoolConcurrentFirstRequestsShareOneLoad(t *testing.T) {
-	l := &fakeLoader{sizes: map[string]uint64{"a": 10}, gate: make(chan struct{})}
-	p := NewPool[*fakeResource](l, PoolConfig{BudgetBytes: 100, KeepAlive: 0})
-	const n = 50
-	var wg sync.WaitGroup
-	got := make([]*fakeResource, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r, release, err := p.Acquire(context.Background(), "a")
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			got[i] = r
-			time.Sleep(10 * time.Millisecond)
-			release()
-		}()
-	}
-	time.Sleep(20 * time.Millisecond) // let every caller queue on the load
-	close(l.gate)
-	wg.Wait()
-	if l.loads.Load() != 1 {
-		t.Fatalf("%d loads, want 1", l.loads.Load())
-	}
-	for i := range got {
-		if got[i] != got[0] {
-			t.Fatal("callers got different resources")
+	synctest.Test(t, func(t *testing.T) {
+		l := &fakeLoader{sizes: map[string]uint64{"a": 10}, gate: make(chan struct{})}
+		p := NewPool[*fakeResource](l, PoolConfig{BudgetBytes: 100, KeepAlive: 0})
+		const n = 50
+		var wg sync.WaitGroup
+		got := make([]*fakeResource, n)
+		hold := make(chan struct{})
+		for i := range n {
+			wg.Go(func() {
+				r, release, err := p.Acquire(context.Background(), "a")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				got[i] = r
+				<-hold
+				release()
+			})
 		}
-	}
-	// KeepAlive 0: freed once the last user released it.
-	waitFor(t, func() bool { return !p.Loaded("a") && got[0].closed.Load() })
+		synctest.Wait() // every caller queued on the one load
+		close(l.gate)
+		synctest.Wait() // every caller holds the resource
+		if l.loads.Load() != 1 {
+			t.Fatalf("%d loads, want 1", l.loads.Load())
+		}
+		for i := range got {
+			if got[i] != got[0] {
+				t.Fatal("callers got different resources")
+			}
+		}
+		if got[0].closed.Load() {
+			t.Fatal("unloaded while in use")
+		}
+		close(hold)
+		wg.Wait()
+		synctest.Wait() // the keep-alive timer's unload
+		// KeepAlive 0: freed once the last user released it.
+		if p.Loaded("a") || !got[0].closed.Load() {
+			t.Fatal("still loaded after the last release")
+		}
+	})
 }
 
 func TestPoolFailedLoadReachesAllWaitersAndIsRetried(t *testing.T) {
-	l := &fakeLoader{sizes: map[string]uint64{"a": 10}, gate: make(chan struct{}), failNext: map[string]error{"a": errors.New("corrupt file")}}
-	p := NewPool[*fakeResource](l, PoolConfig{BudgetBytes: 100, KeepAlive: -1})
-	errs := make(chan error, 5)
-	for range 5 {
-		go func() {
-			_, _, err := p.Acquire(context.Background(), "a")
-			errs <- err
-		}()
-	}
-	time.Sleep(20 * time.Millisecond)
-	close(l.gate)
-	for range 5 {
-		if err := <-errs; err == nil || err.Error() != "corrupt file" {
-			t.Fatalf("waiter got %v, want the load error", err)
+	synctest.Test(t, func(t *testing.T) {
+		l := &fakeLoader{sizes: map[string]uint64{"a": 10}, gate: make(chan struct{}), failNext: map[string]error{"a": errors.New("corrupt file")}}
+		p := NewPool[*fakeResource](l, PoolConfig{BudgetBytes: 100, KeepAlive: -1})
+		errs := make(chan error, 5)
+		for range 5 {
+			go func() {
+				_, _, err := p.Acquire(context.Background(), "a")
+				errs <- err
+			}()
 		}
-	}
-	if p.Used() != 0 {
-		t.Fatalf("failed load left %d bytes reserved", p.Used())
-	}
-	_, release := mustAcquire(t, p, "a") // not cached as dead
-	release()
-	if l.loads.Load() != 2 {
-		t.Fatalf("loads %d, want 2", l.loads.Load())
-	}
+		synctest.Wait() // every waiter queued on the one load
+		close(l.gate)
+		for range 5 {
+			if err := <-errs; err == nil || err.Error() != "corrupt file" {
+				t.Fatalf("waiter got %v, want the load error", err)
+			}
+		}
+		if p.Used() != 0 {
+			t.Fatalf("failed load left %d bytes reserved", p.Used())
+		}
+		_, release := mustAcquire(t, p, "a") // not cached as dead
+		release()
+		if l.loads.Load() != 2 {
+			t.Fatalf("loads %d, want 2", l.loads.Load())
+		}
+	})
 }
 
 func TestPoolKeepAlive(t *testing.T) {
-	l := &fakeLoader{sizes: map[string]uint64{"a": 10}}
-	p := NewPool[*fakeResource](l, PoolConfig{BudgetBytes: 100, KeepAlive: 50 * time.Millisecond})
-	a, release := mustAcquire(t, p, "a")
-	time.Sleep(80 * time.Millisecond)
-	if a.closed.Load() {
-		t.Fatal("unloaded while in use")
-	}
-	release()
-	_, release = mustAcquire(t, p, "a") // re-use within keep-alive: same resource, timer reset
-	release()
-	if l.loads.Load() != 1 {
-		t.Fatal("reloaded within keep-alive")
-	}
-	waitFor(t, func() bool { return a.closed.Load() && !p.Loaded("a") })
+	synctest.Test(t, func(t *testing.T) {
+		const keepAlive = 50 * time.Millisecond
+		l := &fakeLoader{sizes: map[string]uint64{"a": 10}}
+		p := NewPool[*fakeResource](l, PoolConfig{BudgetBytes: 100, KeepAlive: keepAlive})
+		a, release := mustAcquire(t, p, "a")
+		time.Sleep(2 * keepAlive)
+		if a.closed.Load() {
+			t.Fatal("unloaded while in use")
+		}
+		release()
+		time.Sleep(keepAlive / 2)
+		again, release := mustAcquire(t, p, "a") // within keep-alive: same resource, timer restarted
+		release()
+		time.Sleep(keepAlive * 3 / 4) // past the first release's deadline, not the second's
+		if again != a || l.loads.Load() != 1 || a.closed.Load() {
+			t.Fatalf("reloaded or unloaded within keep-alive of the last use (loads %d)", l.loads.Load())
+		}
+		time.Sleep(keepAlive / 2)
+		if !a.closed.Load() || p.Loaded("a") {
+			t.Fatal("still loaded after keep-alive")
+		}
+	})
 }
 
 func TestPoolWaiterCancellation(t *testing.T) {
-	l := &fakeLoader{sizes: map[string]uint64{"a": 10}, gate: make(chan struct{})}
-	p := NewPool[*fakeResource](l, PoolConfig{BudgetBytes: 100, KeepAlive: 0})
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() {
-		_, _, err := p.Acquire(ctx, "a")
-		errc <- err
-	}()
-	time.Sleep(10 * time.Millisecond)
-	cancel()
-	if err := <-errc; !errors.Is(err, context.Canceled) {
-		t.Fatalf("got %v, want context.Canceled", err)
-	}
-	close(l.gate)
-	// Nobody waits any more: with KeepAlive 0 the loaded model is freed.
-	waitFor(t, func() bool { return !p.Loaded("a") && p.Used() == 0 })
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached within 2s")
+	synctest.Test(t, func(t *testing.T) {
+		l := &fakeLoader{sizes: map[string]uint64{"a": 10}, gate: make(chan struct{})}
+		p := NewPool[*fakeResource](l, PoolConfig{BudgetBytes: 100, KeepAlive: 0})
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		go func() {
+			_, _, err := p.Acquire(ctx, "a")
+			errc <- err
+		}()
+		synctest.Wait() // the caller waits on the load
+		cancel()
+		if err := <-errc; !errors.Is(err, context.Canceled) {
+			t.Fatalf("got %v, want context.Canceled", err)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		close(l.gate)
+		synctest.Wait() // the load finishes; nobody waits, so KeepAlive 0 frees it
+		if p.Loaded("a") || p.Used() != 0 {
+			t.Fatalf("loaded %v, used %d; want freed", p.Loaded("a"), p.Used())
+		}
+	})
 }

@@ -85,10 +85,10 @@ func (m *Model) NewContext(p ContextParams) (*Context, error) {
 	if p.FlashAttention {
 		cp.flash_attn_type = C.LLAMA_FLASH_ATTN_TYPE_ENABLED
 	}
-	lastError.reset()
-	cc := C.llama_init_from_model(m.c, cp)
+	var errs callErrors
+	cc := C.rr_init_from_model(m.c, cp, errs.buf())
 	if cc == nil {
-		return nil, fmt.Errorf("cannot create context: %s", lastError.get("llama.cpp refused the parameters (out of memory?)"))
+		return nil, fmt.Errorf("cannot create context: %s", errs.text("llama.cpp refused the parameters (out of memory?)"))
 	}
 	ctx := &Context{
 		model:   m,
@@ -111,13 +111,10 @@ func (c *Context) Width() int { return c.width }
 // Pooling is the pooling type the context computes.
 func (c *Context) Pooling() Pooling { return c.pooling }
 
-// Params returns the parameters the context was created with.
-func (c *Context) Params() ContextParams { return c.params }
-
 // Encode runs the model over seqs in one call and returns one pooled vector
 // (or rank scores) per sequence. Vectors are not normalized. The batch must
-// fit the context: at most Params().BatchTokens tokens in all, at most
-// Params().Sequences sequences, each no longer than the model's trained
+// fit the context: at most ContextParams.BatchTokens tokens in all, at most
+// ContextParams.Sequences sequences, each no longer than the model's trained
 // context and made of valid token ids. Violations return ErrInvalidBatch
 // instead of reaching llama.cpp's asserts.
 func (c *Context) Encode(seqs [][]int32) ([][]float32, error) {
@@ -150,7 +147,7 @@ func (c *Context) Encode(seqs [][]int32) ([][]float32, error) {
 		rc = C.llama_encode(c.c, c.batch)
 	}
 	if rc != 0 {
-		return nil, fmt.Errorf("llama.cpp encode failed (code %d): %s", int(rc), lastError.get("no detail"))
+		return nil, fmt.Errorf("llama.cpp encode failed: %s", encodeFailure(rc))
 	}
 
 	out := make([][]float32, len(seqs))
@@ -202,4 +199,21 @@ func (c *Context) Close() {
 		C.llama_free(c.c)
 		c.c = nil
 	}
+}
+
+// encodeFailure says what a nonzero llama_encode or llama_decode code means
+// (llama.h and llama_context::encode). The code is the call's own; the log
+// line llama.cpp writes beside it is process-wide and may be another's.
+func encodeFailure(rc C.int32_t) string {
+	switch rc {
+	case -1:
+		return "invalid batch (code -1)"
+	case -2:
+		return "out of memory for the batch (code -2)"
+	case 1:
+		return "no KV cache slot for the batch (code 1)"
+	case 2:
+		return "aborted (code 2)"
+	}
+	return fmt.Sprintf("computation failed (code %d)", int(rc))
 }

@@ -77,9 +77,3 @@ func deviceKind(t C.enum_ggml_backend_dev_type) string {
 		return "accel"
 	}
 }
-
-// SystemInfo is llama.cpp's one-line summary of the CPU features it was
-// built with (AVX2, AVX512, ...), useful to confirm a fast build.
-func SystemInfo() string {
-	return C.GoString(C.llama_print_system_info())
-}

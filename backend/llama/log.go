@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/rs/zerolog"
 	"github.com/rs/zerolog/log"
@@ -58,9 +59,6 @@ func goLogSink(level C.int, text *C.char) {
 		// against n_ctx_train by Context.Encode.
 		lineLevel = zerolog.DebugLevel
 	}
-	if lineLevel == zerolog.ErrorLevel {
-		lastError.set(line)
-	}
 	currentLogger().WithLevel(lineLevel).Str("component", "llama.cpp").Msg(line)
 }
 
@@ -89,38 +87,28 @@ func currentLogger() *zerolog.Logger {
 // some long operations (quantization) only through its log.
 var logProgress atomic.Pointer[func(line string)]
 
-// lastError keeps llama.cpp's error lines since the last reset so a failed call (which
-// returns only NULL or -1) can say why. Loads may run concurrently, so the
-// message is best effort: it is only ever shown, never acted on.
-var lastError errorLine
+// callErrors receives the error lines llama.cpp logs on the calling thread
+// during one call made through a shim wrapper such as rr_model_load
+// (shim.c says why the capture is per thread). Its array is the C buffer.
+type callErrors [C.RR_ERR_SIZE]byte
 
-type errorLine struct {
-	sync.Mutex
-	msg string
-}
+func (e *callErrors) buf() *C.char { return (*C.char)(unsafe.Pointer(&e[0])) }
 
-// set appends a line: llama.cpp's first error usually names the cause
-// ("tensor 'x' has wrong shape") and the last only says that loading failed.
-func (e *errorLine) set(s string) {
-	e.Lock()
-	defer e.Unlock()
-	if e.msg != "" && len(e.msg) < 2048 {
-		e.msg += "; "
+// text joins the captured lines, or returns fallback when the call logged
+// none. llama.cpp's first error usually names the cause ("tensor 'x' has
+// wrong shape") and the last only says that loading failed.
+func (e *callErrors) text(fallback string) string {
+	captured, _, _ := strings.Cut(string(e[:]), "\x00")
+	var lines []string
+	for line := range strings.Lines(captured) {
+		if line = strings.TrimSpace(line); line != "" {
+			lines = append(lines, line)
+		}
 	}
-	if len(e.msg) < 2048 {
-		e.msg += s
-	}
-}
-
-func (e *errorLine) reset() { e.Lock(); e.msg = ""; e.Unlock() }
-
-func (e *errorLine) get(fallback string) string {
-	e.Lock()
-	defer e.Unlock()
-	if e.msg == "" {
+	if len(lines) == 0 {
 		return fallback
 	}
-	return strings.TrimSpace(e.msg)
+	return strings.Join(lines, "; ")
 }
 
 // zerologLevel maps ggml levels onto zerolog's. llama.cpp's "info" is chatty

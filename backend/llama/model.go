@@ -66,8 +66,6 @@ type ModelParams struct {
 	// GPULayers is how many layers to offload to GPUs; negative means all.
 	// It has no effect when only the CPU backend is present.
 	GPULayers int
-	// NoMmap reads the file into memory instead of mapping it.
-	NoMmap bool
 	// VocabOnly loads the tokenizer without weights: for tokenizer tests and
 	// vocab-only GGUF files such as llama.cpp's ggml-vocab-*.gguf.
 	VocabOnly bool
@@ -98,13 +96,10 @@ type Model struct {
 // tensor naming; without it a model has no rank scores.
 var clsOutputTensor = C.CString("cls.output.weight")
 
-// ErrLoad wraps every model loading failure.
-var ErrLoad = errors.New("cannot load model")
-
 // LoadModel loads a GGUF file. Init must have been called.
 func LoadModel(path string, p ModelParams) (*Model, error) {
 	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrLoad, err)
+		return nil, fmt.Errorf("cannot load model: %w", err)
 	}
 	params := C.llama_model_default_params()
 	params.n_gpu_layers = C.int32_t(p.GPULayers)
@@ -112,14 +107,13 @@ func LoadModel(path string, p ModelParams) (*Model, error) {
 		params.n_gpu_layers = 999
 	}
 	params.devices = offloadDevices // SelectDevices' choice; nil: every GPU
-	params.use_mmap = C.bool(!p.NoMmap)
 	params.vocab_only = C.bool(p.VocabOnly)
 	cpath := C.CString(path)
 	defer C.free(unsafe.Pointer(cpath))
-	lastError.reset()
-	cm := C.llama_model_load_from_file(cpath, params)
+	var errs callErrors
+	cm := C.rr_model_load(cpath, params, errs.buf())
 	if cm == nil {
-		return nil, fmt.Errorf("%w %s: %s", ErrLoad, path, lastError.get("llama.cpp rejected the file (not a GGUF, or an unsupported architecture)"))
+		return nil, fmt.Errorf("cannot load model %s: %s", path, errs.text("llama.cpp rejected the file (not a GGUF, or an unsupported architecture)"))
 	}
 	m := &Model{c: cm, vocab: C.llama_model_get_vocab(cm)}
 	m.Info = ModelInfo{

@@ -83,9 +83,9 @@ func Quantize(in, out, typ string, threads int, progress func(done, total int, t
 		logProgress.Store(&hook)
 		defer logProgress.Store(nil)
 	}
-	lastError.reset()
-	if rc := C.llama_model_quantize(cin, cout, &params); rc != 0 {
-		return fmt.Errorf("llama.cpp could not quantize %s to %s: %s", in, typ, lastError.get("see the log at debug level"))
+	var errs callErrors
+	if rc := C.rr_model_quantize(cin, cout, &params, errs.buf()); rc != 0 {
+		return fmt.Errorf("llama.cpp could not quantize %s to %s: %s", in, typ, errs.text("see the log at debug level"))
 	}
 	return nil
 }

@@ -8,6 +8,14 @@
 // goLogSink.
 void rr_log_install(void);
 
+// rr_model_load, rr_init_from_model and rr_model_quantize call llama.cpp's
+// function of the same name and copy the error lines it logs meanwhile into
+// err, RR_ERR_SIZE bytes, NUL-terminated and truncated when full.
+#define RR_ERR_SIZE 2048
+struct llama_model *rr_model_load(const char *path, struct llama_model_params params, char *err);
+struct llama_context *rr_init_from_model(struct llama_model *model, struct llama_context_params params, char *err);
+uint32_t rr_model_quantize(const char *in, const char *out, const llama_model_quantize_params *params, char *err);
+
 // rr_batch_set writes token i of a batch: its id, position and sequence.
 // Every token is marked as an output, which pooled embeddings require.
 void rr_batch_set(struct llama_batch *b, int32_t i, llama_token id, llama_pos pos, llama_seq_id seq);
