@@ -3,7 +3,6 @@ package backend
 import (
 	"strconv"
 
-	"github.com/rerank-api/rerank-api/backend/llama"
 	"github.com/rerank-api/rerank-api/catalog"
 	"github.com/rerank-api/rerank-api/convert/keys"
 )
@@ -13,7 +12,7 @@ import (
 // Normalize module, max_seq_length, prompts), so a user's minimal entry
 // (name, kind, file) serves a converted model as sentence-transformers would.
 // The catalog always wins where it says something.
-func withModelDefaults(e catalog.Entry, m *llama.Model) catalog.Entry {
+func withModelDefaults(e catalog.Entry, m modelMeta) catalog.Entry {
 	if e.Normalize == nil {
 		if v := m.Meta(keys.Normalize); v != "" {
 			b := v == "true"

@@ -5,8 +5,11 @@ import (
 	"os"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/rerank-api/rerank-api/backend/llama"
 	"github.com/rerank-api/rerank-api/catalog"
+	"github.com/rerank-api/rerank-api/convert/gguf"
 	"github.com/rerank-api/rerank-api/convert/keys"
 	"github.com/rerank-api/rerank-api/convert/segments"
 )
@@ -48,14 +51,9 @@ func (m *loadedModel) Close() {
 // modelLoader loads catalog models into the engine's pool.
 type modelLoader struct{ e *Engine }
 
-// perContextBytes approximates one context's compute and output buffers.
-// Measured for BERT-base with flash attention: ~11 MiB at 512 tokens per
-// batch, ~500 MiB at 8192 (3.4 GiB without flash attention); 64 KiB per token of capacity plus
-// a fixed 32 MiB covers both with margin.
-func perContextBytes(batchTokens int) uint64 {
-	return 32<<20 + uint64(batchTokens)*64<<10
-}
-
+// Size books what Load will allocate on the host: the weights (the file,
+// mapped and read whole) and every worker's context, shaped from the GGUF's
+// header as Load will shape it.
 func (l modelLoader) Size(name string) (uint64, error) {
 	entry, err := l.e.catalog.Lookup(name)
 	if err != nil {
@@ -66,8 +64,19 @@ func (l modelLoader) Size(name string) (uint64, error) {
 	if err != nil {
 		return 0, notDownloaded(entry, path)
 	}
-	capacity := max(l.e.cfg.BatchTokens, entry.MaxLength)
-	return uint64(fi.Size()) + uint64(l.e.cfg.Workers)*perContextBytes(capacity), nil
+	meta, err := gguf.ReadMetadata(path)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s: %w", ErrModelUnavailable, name, err)
+	}
+	plan, err := planContexts(entry, ggufHeader{meta}, l.e.cfg)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s: %w", ErrModelUnavailable, name, err)
+	}
+	// All of it is booked against host memory. With GPU layers the
+	// offloaded weights and the contexts' compute buffers live in VRAM
+	// instead; a VRAM budget would book that share here, apart from the
+	// host's, and leave the host the CPU layers and the output buffers.
+	return uint64(fi.Size()) + plan.hostBytes(l.e.cfg.Workers), nil
 }
 
 func notDownloaded(entry catalog.Entry, path string) error {
@@ -78,12 +87,11 @@ func notDownloaded(entry catalog.Entry, path string) error {
 }
 
 func (l modelLoader) Load(name string) (*loadedModel, error) {
-	cfg := l.e.cfg
 	entry, err := l.e.catalog.Lookup(name)
 	if err != nil {
 		return nil, err
 	}
-	path := entry.ModelPath(cfg.ModelsDir)
+	path := entry.ModelPath(l.e.cfg.ModelsDir)
 	log := l.e.log.With().Str("model", name).Str("path", path).Logger()
 	log.Info().Msg("loading model")
 	start := time.Now()
@@ -91,23 +99,59 @@ func (l modelLoader) Load(name string) (*loadedModel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: catalog entry %q: %w", ErrModelUnavailable, name, err)
 	}
-	model, err := llama.LoadModel(path, llama.ModelParams{GPULayers: cfg.GPULayers})
+	model, err := llama.LoadModel(path, llama.ModelParams{GPULayers: l.e.cfg.GPULayers})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrModelUnavailable, err)
 	}
-	entry = withModelDefaults(entry, model)
-	m := &loadedModel{entry: entry, model: model, maxTokens: model.Info.TrainContext}
-	if m.tokenizer, err = newTextTokenizer(model, path, entry, cfg); err != nil {
+	m := &loadedModel{entry: withModelDefaults(entry, model), model: model}
+	if err := m.prepare(path, pooling, l.e.cfg, log); err != nil {
 		m.Close()
 		return nil, fmt.Errorf("%w: %s: %w", ErrModelUnavailable, name, err)
 	}
-	if _, ok := m.tokenizer.(japaneseTokenizer); ok {
+	logLoaded(log, m, time.Since(start))
+	return m, nil
+}
+
+// prepare readies a loaded model to serve: its tokenizer, its contexts,
+// its pair format and its batcher. The caller closes m when it fails.
+func (m *loadedModel) prepare(path string, pooling llama.Pooling, cfg Config, log zerolog.Logger) error {
+	plan, err := planContexts(m.entry, m.model, cfg)
+	if err != nil {
+		return err
+	}
+	m.maxTokens = plan.maxTokens
+	if m.tokenizer, err = openTokenizer(m.model, path, m.entry, cfg, log); err != nil {
+		return err
+	}
+	if m.contexts, err = newContexts(m.model, plan.capacity, pooling, cfg); err != nil {
+		return err
+	}
+	m.width = m.contexts[0].Width()
+	if m.contexts[0].Pooling() == llama.PoolingRank {
+		if err := m.preparePairs(log); err != nil {
+			return err
+		}
+	}
+	m.batcher = newModelBatcher(m.contexts, plan.capacity, cfg)
+	return nil
+}
+
+// openTokenizer opens the tokenizer newTextTokenizer chooses, and logs when
+// it is not llama.cpp's own.
+func openTokenizer(model *llama.Model, path string, entry catalog.Entry, cfg Config, log zerolog.Logger) (textTokenizer, error) {
+	t, err := newTextTokenizer(model, path, entry, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := t.(japaneseTokenizer); ok {
 		log.Info().Msg("tokenizing with BertJapaneseTokenizer (MeCab + WordPiece in Go) instead of llama.cpp")
 	}
-	if entry.MaxLength > 0 && entry.MaxLength < m.maxTokens {
-		m.maxTokens = entry.MaxLength
-	}
-	capacity := max(cfg.BatchTokens, m.maxTokens)
+	return t, nil
+}
+
+// newContexts creates one context per worker, all sharing model's weights.
+func newContexts(model *llama.Model, capacity int, pooling llama.Pooling, cfg Config) ([]*llama.Context, error) {
+	contexts := make([]*llama.Context, 0, cfg.Workers)
 	for range cfg.Workers {
 		c, err := model.NewContext(llama.ContextParams{
 			BatchTokens:    capacity,
@@ -117,38 +161,52 @@ func (l modelLoader) Load(name string) (*loadedModel, error) {
 			FlashAttention: cfg.FlashAttention,
 		})
 		if err != nil {
-			m.Close()
-			return nil, fmt.Errorf("%w: %s: %w", ErrModelUnavailable, name, err)
+			for _, c := range contexts {
+				c.Close()
+			}
+			return nil, err
 		}
-		m.contexts = append(m.contexts, c)
+		contexts = append(contexts, c)
 	}
-	m.width = m.contexts[0].Width()
-	if m.contexts[0].Pooling() == llama.PoolingRank {
-		m.logitScores = model.Meta(keys.ScoreActivation) == "none"
-		if m.pairs, err = newPairFormat(model, m.tokenizer, entry); err != nil {
-			m.Close()
-			return nil, fmt.Errorf("%w: %s: %w", ErrModelUnavailable, name, err)
-		}
-		if m.pairs.approximate {
-			// Once per load: the GGUF came from a converter that does not
-			// write convert/segments' rows, and llama.cpp gives every token
-			// type 0 (src/models/bert.cpp hard-codes it).
-			log.Warn().Msg("the model has two token types but its GGUF has no segment-B rows (" + segments.OffsetKey +
-				"): documents are embedded as token type 0 and scores are approximate; reconvert it with rerank-api's converter")
-		}
+	return contexts, nil
+}
+
+// preparePairs gives a cross-encoder its (query, document) format and
+// says how its scores are read.
+func (m *loadedModel) preparePairs(log zerolog.Logger) error {
+	m.logitScores = m.model.Meta(keys.ScoreActivation) == "none"
+	pairs, err := newPairFormat(m.model, m.tokenizer, m.entry)
+	if err != nil {
+		return err
 	}
-	encoders := make([]Encoder, len(m.contexts))
-	for i, c := range m.contexts {
+	m.pairs = pairs
+	if pairs.approximate {
+		// Once per load: the GGUF came from a converter that does not
+		// write convert/segments' rows, and llama.cpp gives every token
+		// type 0 (src/models/bert.cpp hard-codes it).
+		log.Warn().Msg("the model has two token types but its GGUF has no segment-B rows (" + segments.OffsetKey +
+			"): documents are embedded as token type 0 and scores are approximate; reconvert it with rerank-api's converter")
+	}
+	return nil
+}
+
+// newModelBatcher feeds contexts built for capacity tokens: batches of up
+// to BatchTokens, and a longer sequence alone.
+func newModelBatcher(contexts []*llama.Context, capacity int, cfg Config) *Batcher {
+	encoders := make([]Encoder, len(contexts))
+	for i, c := range contexts {
 		encoders[i] = c
 	}
-	m.batcher = NewBatcher(encoders, BatcherConfig{
+	return NewBatcher(encoders, BatcherConfig{
 		TokenBudget:        min(cfg.BatchTokens, capacity),
 		MaxTokens:          capacity,
 		MaxSequences:       llama.MaxSequences,
 		MaxQueuedSequences: cfg.MaxQueuedSequences,
 	})
-	log.Info().Str("arch", model.Info.Arch).Int("dimensions", m.width).Int("max_tokens", m.maxTokens).
-		Str("pooling", m.contexts[0].Pooling().String()).Uint64("weights_bytes", model.Info.ParamBytes).
-		Dur("load_ms", time.Since(start)).Msg("model loaded")
-	return m, nil
+}
+
+func logLoaded(log zerolog.Logger, m *loadedModel, took time.Duration) {
+	log.Info().Str("arch", m.model.Info.Arch).Int("dimensions", m.width).Int("max_tokens", m.maxTokens).
+		Str("pooling", m.contexts[0].Pooling().String()).Uint64("weights_bytes", m.model.Info.ParamBytes).
+		Dur("load_ms", took).Msg("model loaded")
 }
