@@ -20,6 +20,13 @@ const DefaultPullWait = 30 * time.Second
 var errStillDownloading = errors.New("download in progress")
 
 // ensureDownloaded pulls a catalog model that is not on disk yet, when the
+// Puller puts a catalog model's GGUF into the models directory (pull.Puller
+// downloads it from the hub). The engine depends on this one method, not on
+// the downloader, so backend needs no HTTP client.
+type Puller interface {
+	Pull(ctx context.Context, entry catalog.Entry) error
+}
+
 // engine has a Puller (serve without --offline). Requests for a model being
 // downloaded share the one download.
 func (e *Engine) ensureDownloaded(ctx context.Context, entry catalog.Entry) error {

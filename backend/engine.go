@@ -15,7 +15,6 @@ import (
 
 	"github.com/rerank-api/rerank-api/catalog"
 	"github.com/rerank-api/rerank-api/envconfig"
-	"github.com/rerank-api/rerank-api/pull"
 )
 
 // Config holds the engine's knobs; cmd/ fills it from flags and environment.
@@ -40,7 +39,7 @@ type Config struct {
 	MaxConcurrentRequests int
 	// Puller downloads catalog models on their first request; nil (serve
 	// --offline) serves only what is on disk.
-	Puller *pull.Puller
+	Puller Puller
 	// PullWait bounds how long a request waits for its model's first
 	// download before it fails with ErrModelUnavailable, the download
 	// going on; 0 means DefaultPullWait, and a negative wait lasts as long

@@ -86,9 +86,10 @@ func newEngine(c *cli.Context, cat *catalog.Catalog, logger zerolog.Logger, oneS
 		cfg.Puller = newPuller(cfg.ModelsDir)
 		cfg.PullWait = -1
 	default:
-		cfg.Puller = newPuller(cfg.ModelsDir)
-		cfg.Puller.Progress = nil // many requests may wait on a pull; the log gets one line per step
-		cfg.Puller.Log = func(msg string) { logger.Info().Msg(msg) }
+		p := newPuller(cfg.ModelsDir)
+		p.Progress = nil // many requests may wait on a pull; the log gets one line per step
+		p.Log = func(msg string) { logger.Info().Msg(msg) }
+		cfg.Puller = p
 	}
 	e := backend.New(cfg, cat, logger)
 	eff := e.Config()
