@@ -24,7 +24,7 @@ export CGO_CPPFLAGS := -I$(MOD)/llama/llama.cpp/include -I$(MOD)/ml/backend/ggml
 export CGO_CFLAGS := $(OPT)
 export CGO_CXXFLAGS := $(OPT)
 
-.PHONY: build run test testdeps race vet bench clean dist cuda rocm dist-binary
+.PHONY: build run test testdeps race vet bench clean dist cuda rocm dist-binary test-dist image-test
 build:
 	go build -ldflags '$(LDFLAGS)' -o bin/rerank-api ./cmd/rerank-api
 
@@ -44,6 +44,18 @@ dist:
 
 dist-binary:
 	go build -ldflags '$(LDFLAGS) -extldflags=-Wl,--export-dynamic' -o $(DIST)/rerank-api ./cmd/rerank-api
+
+# The end-to-end suite again, on the portable binary: the same numbers, with
+# the CPU variant that dist/lib offers this machine.
+test-dist: dist
+	RERANK_API_BINARY=$(DIST)/rerank-api go test -count=1 -timeout 30m ./tests/
+
+# Builds the CPU image of docker/Dockerfile.flexible with podman on local base
+# images (no Docker daemon or registry needed) and checks that the container
+# serves the native binary's embeddings and rerank scores.
+image-test:
+	./scripts/image-deps.sh
+	./scripts/image-test.sh
 
 cuda: dist
 	./scripts/build-ggml.sh cuda $(DIST)/lib

@@ -6,6 +6,7 @@
 #   scripts/build-ggml.sh cpu  OUTDIR   # libggml-cpu-{x64,sse42,...,alderlake}.so
 #   scripts/build-ggml.sh cuda OUTDIR   # libggml-cuda.so + cuBLAS/cudart beside it
 #   scripts/build-ggml.sh rocm OUTDIR   # libggml-hip.so  + hipBLAS/rocBLAS beside it
+#   scripts/build-ggml.sh source        # only copy the source into BUILD_DIR/src
 #
 # Knobs (environment): CPU_VARIANTS (default: all of them; e.g. "x64 haswell"
 # for a quicker build that still runs on any x86-64), CUDA_ARCHITECTURES (default: Turing..Hopper, "75;80;86;89;90"),
@@ -22,8 +23,8 @@
 # ggml fails to load with "undefined symbol: ggml_..." and the server logs it.
 set -euo pipefail
 
-kind=${1:?usage: build-ggml.sh cpu|cuda|rocm OUTDIR}
-out=${2:?usage: build-ggml.sh cpu|cuda|rocm OUTDIR}
+kind=${1:?usage: build-ggml.sh cpu|cuda|rocm|source OUTDIR}
+out=${2:-}
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/.build/ggml}
 jobs=${JOBS:-$(nproc)}
@@ -32,18 +33,27 @@ for tool in cmake patchelf; do
   command -v "$tool" >/dev/null || { echo "build-ggml: needs $tool (apt-get install cmake patchelf)" >&2; exit 1; }
 done
 
-mod=$(cd "$root" && go mod download github.com/ollama/ollama && go list -m -f '{{.Dir}}' github.com/ollama/ollama)
 src=$build/src
 # The module cache is read-only and cmake writes beside its sources: copy the
-# three things ollama's CMakeLists.txt needs, once per module version.
-if [ ! -f "$src/.from" ] || [ "$(cat "$src/.from")" != "$mod" ]; then
-  rm -rf "$src"
-  mkdir -p "$src/ml/backend/ggml"
-  cp "$mod/CMakeLists.txt" "$mod/CMakePresets.json" "$src/"
-  cp -r "$mod/ml/backend/ggml/ggml" "$src/ml/backend/ggml/"
-  chmod -R u+w "$src"
-  echo "$mod" > "$src/.from"
+# three things ollama's CMakeLists.txt needs, once per module version. A
+# machine without Go (a GPU machine handed a tree that `build-ggml.sh source`
+# prepared elsewhere, as scripts/gpu-smoke.sh does) builds from that copy.
+if command -v go >/dev/null; then
+  mod=$(cd "$root" && go mod download github.com/ollama/ollama && go list -m -f '{{.Dir}}' github.com/ollama/ollama)
+  if [ ! -f "$src/.from" ] || [ "$(cat "$src/.from")" != "$mod" ]; then
+    rm -rf "$src"
+    mkdir -p "$src/ml/backend/ggml"
+    cp "$mod/CMakeLists.txt" "$mod/CMakePresets.json" "$src/"
+    cp -r "$mod/ml/backend/ggml/ggml" "$src/ml/backend/ggml/"
+    chmod -R u+w "$src"
+    echo "$mod" > "$src/.from"
+  fi
+elif [ ! -f "$src/.from" ]; then
+  echo "build-ggml: no Go to find llama.cpp's source, and no prepared copy in $src (run \`build-ggml.sh source\` where Go is)" >&2
+  exit 1
 fi
+[ "$kind" = source ] && { echo "build-ggml: ggml source in $src"; exit 0; }
+[ -n "$out" ] || { echo "usage: build-ggml.sh cpu|cuda|rocm OUTDIR" >&2; exit 2; }
 
 common=(-DCMAKE_BUILD_TYPE=Release -DGGML_CCACHE=OFF "-DCMAKE_MODULE_LINKER_FLAGS=-Wl,-Bsymbolic")
 case "$kind" in

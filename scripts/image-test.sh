@@ -23,7 +23,7 @@ podman build --format docker --pull=never \
   --build-arg GOLANG_IMAGE="$PODMAN_GOLANG" \
   --build-arg CPU_BUILD_IMAGE="$PODMAN_BASE" \
   --build-arg CPU_RUNTIME_IMAGE="$PODMAN_BASE" \
-  --build-arg CPU_VARIANTS="${CPU_VARIANTS:-}" \
+  --build-arg CPU_VARIANTS="${CPU_VARIANTS:-}" --build-arg GOPROXY=off \
   --build-arg VERSION="$(git describe --tags --always --dirty 2>/dev/null || echo dev)" \
   -v "$gocache:/root/.cache/go-build" -v "$gomodcache:/root/go/pkg/mod" \
   -t "$image" .

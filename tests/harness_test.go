@@ -49,11 +49,19 @@ type serverProcess struct {
 	waitErr error
 }
 
-// binaryPath is the path of the binary under test; `make test` builds it
-// first. A binary older than any source it is built from is refused, so a
-// stale build cannot pass (or fail) in the sources' name.
+// binaryPath is the path of the binary under test: bin/rerank-api, which
+// `make test` builds first, or the one RERANK_API_BINARY names (relative to
+// the repository root; `make test-dist` runs the suite on dist/rerank-api).
+// A binary older than any source it is built from is refused, so a stale
+// build cannot pass (or fail) in the sources' name.
 func binaryPath() (string, error) {
-	binaryOnce.Do(func() { binaryFound, binaryErr = freshBinary("..", "bin/rerank-api") })
+	binaryOnce.Do(func() {
+		rel := os.Getenv("RERANK_API_BINARY")
+		if rel == "" {
+			rel = "bin/rerank-api"
+		}
+		binaryFound, binaryErr = freshBinary("..", rel)
+	})
 	return binaryFound, binaryErr
 }
 
@@ -79,8 +87,9 @@ func freshBinary(root, rel string) (string, error) {
 		}
 		name := d.Name()
 		if d.IsDir() {
-			// Build outputs, data and VCS metadata are not sources.
-			if p != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "bin" || name == "dist" || name == "models") {
+			// Build outputs, data, VCS metadata and this suite are not
+			// the binary's sources.
+			if p != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "tests" || name == "bin" || name == "dist" || name == "models") {
 				return filepath.SkipDir
 			}
 			return nil
@@ -260,6 +269,15 @@ func (m *testModel) expectedEmbedding(ids []int32, dims int) []float64 {
 		v = v[:dims]
 	}
 	return reference.Normalize(v)
+}
+
+// widen converts a served vector for comparison with another server's.
+func widen(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
 }
 
 func maxAbsDiff(t testing.TB, got []float32, want []float64) float64 {

@@ -21,9 +21,10 @@ func TestInfo(t *testing.T) {
 	if info.Version == "" || info.GoVersion == "" {
 		t.Errorf("version %q, go_version %q: want both", info.Version, info.GoVersion)
 	}
-	// bin/ has no lib/ beside it: the kernels compiled into the binary run.
-	if info.CPUVariant != "built-in" || len(info.CPUFeatures) == 0 {
-		t.Errorf("cpu_variant %q, cpu_features %v: want built-in with its features", info.CPUVariant, info.CPUFeatures)
+	// bin/ has no lib/ beside it, so the kernels compiled into the binary
+	// run; make dist puts the CPU variants in lib/, and one of them must.
+	if wantVariant := libBesideBinary(t); (info.CPUVariant == "built-in") == wantVariant || len(info.CPUFeatures) == 0 {
+		t.Errorf("cpu_variant %q, cpu_features %v: want a variant from lib/: %v", info.CPUVariant, info.CPUFeatures, wantVariant)
 	}
 	cpu := slices.IndexFunc(info.Devices, func(d api.Device) bool { return d.Kind == "cpu" })
 	if cpu < 0 || info.Devices[cpu].TotalBytes == 0 {
@@ -45,6 +46,35 @@ func TestInfo(t *testing.T) {
 	}
 	if info.Threads != 2 || info.Workers < 1 || info.MaxBatchTokens <= 0 || info.MemoryBudgetBytes == 0 {
 		t.Errorf("engine limits %+v: want --threads 2 and positive budgets", info)
+	}
+}
+
+// libBesideBinary says whether the binary under test has ggml backend
+// libraries in lib/ beside it (a make dist build).
+func libBesideBinary(t *testing.T) bool {
+	bin, err := binaryPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	libs, _ := filepath.Glob(filepath.Join(filepath.Dir(bin), "lib", "libggml-cpu-*.so"))
+	return len(libs) > 0
+}
+
+// The start-up log names the CPU variant that runs models, so an operator
+// sees which kernels a portable build chose on this machine.
+func TestStartupLogsTheCPUVariant(t *testing.T) {
+	sp, err := launch(false, "--models-dir", t.TempDir(), "--embedding-model", "", "--reranker-model", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info api.Info
+	sp.get(t, "/info", &info)
+	if err := sp.stop(); err != nil {
+		t.Fatal(err)
+	}
+	want := `"cpu_variant":"` + info.CPUVariant + `"`
+	if !strings.Contains(sp.stderr.String(), want) || !strings.Contains(sp.stderr.String(), `"device":"CPU"`) {
+		t.Errorf("the start-up log lacks %s or the CPU device:\n%s", want, tail(sp.stderr.String()))
 	}
 }
 
