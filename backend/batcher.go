@@ -10,7 +10,7 @@ import (
 )
 
 // Encoder runs one batch of token sequences and returns one vector per
-// sequence. llama.Context implements it; tests use fakes.
+// sequence. InferenceContext is one; tests use fakes.
 type Encoder interface {
 	Encode(seqs [][]int32) ([][]float32, error)
 }

@@ -1,4 +1,4 @@
-package backend
+package backend_test
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/rerank-api/rerank-api/backend/llama"
+	"github.com/rerank-api/rerank-api/backend"
 	"github.com/rerank-api/rerank-api/catalog"
 	"github.com/rerank-api/rerank-api/envconfig"
 	"github.com/rerank-api/rerank-api/internal/testmodel"
@@ -74,8 +74,7 @@ func benchLoad(b *testing.B, budget, clients int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	quietLlamaLog(b)
-	llama.Init("")
+	rt := llamaRuntime(b)
 	threads := runtime.NumCPU()
 	if s := os.Getenv("BENCH_THREADS"); s != "" {
 		threads, _ = strconv.Atoi(s)
@@ -84,7 +83,7 @@ func benchLoad(b *testing.B, budget, clients int) {
 	if s := os.Getenv("BENCH_WORKERS"); s != "" {
 		workers, _ = strconv.Atoi(s)
 	}
-	e := New(Config{BatchTokens: budget, Threads: threads, Workers: workers, FlashAttention: true, KeepAlive: -1, DefaultEmbedding: benchModelName}, cat, zerolog.Nop())
+	e := backend.New(backend.Config{Runtime: rt, BatchTokens: budget, Threads: threads, Workers: workers, FlashAttention: true, KeepAlive: -1, DefaultEmbedding: benchModelName}, cat, zerolog.Nop())
 	defer e.Close()
 	e.Preload(context.Background())
 	if err := e.Ready(context.Background()); err != nil {
@@ -117,7 +116,7 @@ func benchLoad(b *testing.B, budget, clients int) {
 				for r := range benchPerClient {
 					i := c*benchPerClient + r
 					t0 := time.Now()
-					_, err := e.Embed(context.Background(), EmbedRequest{Inputs: []Input{{Tokens: inputs[i]}}})
+					_, err := e.Embed(context.Background(), backend.EmbedRequest{Inputs: []backend.Input{{Tokens: inputs[i]}}})
 					if err != nil {
 						b.Error(err)
 						return

@@ -9,7 +9,7 @@ import (
 )
 
 // modelMeta reads a GGUF's metadata values as strings, "" when absent: a
-// loaded llama.Model, or a ggufHeader read before anything is loaded.
+// loaded Model, or a ggufHeader read before anything is loaded.
 type modelMeta interface {
 	Meta(key string) string
 }

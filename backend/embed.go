@@ -81,8 +81,8 @@ func (m *loadedModel) tokenizeAll(inputs []Input, prefix string, truncate bool) 
 					"send text, or leave out input_type and put the prefix's tokens in the ids", ErrInvalidInput, i, prefix)
 			}
 			for _, id := range ids {
-				if id < 0 || int(id) >= m.model.Info.VocabSize {
-					return nil, 0, fmt.Errorf("%w: input %d: token id %d is outside the model's vocabulary [0, %d)", ErrInvalidInput, i, id, m.model.Info.VocabSize)
+				if id < 0 || int(id) >= m.model.Info().VocabSize {
+					return nil, 0, fmt.Errorf("%w: input %d: token id %d is outside the model's vocabulary [0, %d)", ErrInvalidInput, i, id, m.model.Info().VocabSize)
 				}
 			}
 		}

@@ -37,6 +37,9 @@ type Config struct {
 	MaxQueuedSequences int
 	// MaxConcurrentRequests beyond which requests fail with ErrOverloaded.
 	MaxConcurrentRequests int
+	// Runtime loads the models (backend/llamarun's: llama.cpp); without
+	// one every load fails with ErrModelUnavailable.
+	Runtime Runtime
 	// Puller downloads catalog models on their first request; nil (serve
 	// --offline) serves only what is on disk.
 	Puller Puller
@@ -185,11 +188,11 @@ func (e *Engine) resolve(name string, kind catalog.Kind) (catalog.Entry, error) 
 		return entry, fmt.Errorf("%w: %q cannot run in llama.cpp: %s", ErrUnsupportedModel, entry.Name, entry.Reason)
 	}
 	if kind != "" && entry.Kind != kind {
-		hint := "POST /v1/rerank"
+		article := "a"
 		if entry.Kind == catalog.KindEmbedding {
-			hint = "POST /v1/embeddings"
+			article = "an"
 		}
-		return entry, fmt.Errorf("%w: %q is a %s model; use %s", ErrWrongKind, entry.Name, entry.Kind, hint)
+		return entry, fmt.Errorf("%w: %q is %s %s model and cannot serve %s requests", ErrWrongKind, entry.Name, article, entry.Kind, kind)
 	}
 	return entry, nil
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/rerank-api/rerank-api/backend/llama"
 	"github.com/rerank-api/rerank-api/catalog"
 	"github.com/rerank-api/rerank-api/convert/gguf"
 	"github.com/rerank-api/rerank-api/convert/keys"
@@ -19,9 +18,9 @@ import (
 // feeds them.
 type loadedModel struct {
 	entry     catalog.Entry
-	model     *llama.Model
+	model     Model
 	tokenizer textTokenizer
-	contexts  []*llama.Context
+	contexts  []InferenceContext
 	batcher   *Batcher
 	// maxTokens is the longest sequence accepted: the catalog's max_length,
 	// capped by the positions the model was trained with.
@@ -91,20 +90,19 @@ func (l modelLoader) Load(name string) (*loadedModel, error) {
 	if err != nil {
 		return nil, err
 	}
+	if l.e.cfg.Runtime == nil {
+		return nil, fmt.Errorf("%w: %s: the engine has no runtime to load models with", ErrModelUnavailable, name)
+	}
 	path := entry.ModelPath(l.e.cfg.ModelsDir)
 	log := l.e.log.With().Str("model", name).Str("path", path).Logger()
 	log.Info().Msg("loading model")
 	start := time.Now()
-	pooling, err := llama.ParsePooling(entry.Pooling)
-	if err != nil {
-		return nil, fmt.Errorf("%w: catalog entry %q: %w", ErrModelUnavailable, name, err)
-	}
-	model, err := llama.LoadModel(path, llama.ModelParams{GPULayers: l.e.cfg.GPULayers})
+	model, err := l.e.cfg.Runtime.LoadModel(path, ModelParams{GPULayers: l.e.cfg.GPULayers})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrModelUnavailable, err)
 	}
 	m := &loadedModel{entry: withModelDefaults(entry, model), model: model}
-	if err := m.prepare(path, pooling, l.e.cfg, log); err != nil {
+	if err := m.prepare(path, l.e.cfg, log); err != nil {
 		m.Close()
 		return nil, fmt.Errorf("%w: %s: %w", ErrModelUnavailable, name, err)
 	}
@@ -114,7 +112,7 @@ func (l modelLoader) Load(name string) (*loadedModel, error) {
 
 // prepare readies a loaded model to serve: its tokenizer, its contexts,
 // its pair format and its batcher. The caller closes m when it fails.
-func (m *loadedModel) prepare(path string, pooling llama.Pooling, cfg Config, log zerolog.Logger) error {
+func (m *loadedModel) prepare(path string, cfg Config, log zerolog.Logger) error {
 	plan, err := planContexts(m.entry, m.model, cfg)
 	if err != nil {
 		return err
@@ -123,11 +121,11 @@ func (m *loadedModel) prepare(path string, pooling llama.Pooling, cfg Config, lo
 	if m.tokenizer, err = openTokenizer(m.model, path, m.entry, cfg, log); err != nil {
 		return err
 	}
-	if m.contexts, err = newContexts(m.model, plan.capacity, pooling, cfg); err != nil {
+	if m.contexts, err = newContexts(m.model, plan.capacity, m.entry.Pooling, cfg); err != nil {
 		return err
 	}
 	m.width = m.contexts[0].Width()
-	if m.contexts[0].Pooling() == llama.PoolingRank {
+	if m.contexts[0].Pooling() == catalog.PoolingRank {
 		if err := m.preparePairs(log); err != nil {
 			return err
 		}
@@ -138,7 +136,7 @@ func (m *loadedModel) prepare(path string, pooling llama.Pooling, cfg Config, lo
 
 // openTokenizer opens the tokenizer newTextTokenizer chooses, and logs when
 // it is not llama.cpp's own.
-func openTokenizer(model *llama.Model, path string, entry catalog.Entry, cfg Config, log zerolog.Logger) (textTokenizer, error) {
+func openTokenizer(model Model, path string, entry catalog.Entry, cfg Config, log zerolog.Logger) (textTokenizer, error) {
 	t, err := newTextTokenizer(model, path, entry, cfg)
 	if err != nil {
 		return nil, err
@@ -150,12 +148,11 @@ func openTokenizer(model *llama.Model, path string, entry catalog.Entry, cfg Con
 }
 
 // newContexts creates one context per worker, all sharing model's weights.
-func newContexts(model *llama.Model, capacity int, pooling llama.Pooling, cfg Config) ([]*llama.Context, error) {
-	contexts := make([]*llama.Context, 0, cfg.Workers)
+func newContexts(model Model, capacity int, pooling string, cfg Config) ([]InferenceContext, error) {
+	contexts := make([]InferenceContext, 0, cfg.Workers)
 	for range cfg.Workers {
-		c, err := model.NewContext(llama.ContextParams{
+		c, err := model.NewContext(ContextParams{
 			BatchTokens:    capacity,
-			Sequences:      llama.MaxSequences,
 			Threads:        cfg.Threads,
 			Pooling:        pooling,
 			FlashAttention: cfg.FlashAttention,
@@ -192,7 +189,7 @@ func (m *loadedModel) preparePairs(log zerolog.Logger) error {
 
 // newModelBatcher feeds contexts built for capacity tokens: batches of up
 // to BatchTokens, and a longer sequence alone.
-func newModelBatcher(contexts []*llama.Context, capacity int, cfg Config) *Batcher {
+func newModelBatcher(contexts []InferenceContext, capacity int, cfg Config) *Batcher {
 	encoders := make([]Encoder, len(contexts))
 	for i, c := range contexts {
 		encoders[i] = c
@@ -200,13 +197,14 @@ func newModelBatcher(contexts []*llama.Context, capacity int, cfg Config) *Batch
 	return NewBatcher(encoders, BatcherConfig{
 		TokenBudget:        min(cfg.BatchTokens, capacity),
 		MaxTokens:          capacity,
-		MaxSequences:       llama.MaxSequences,
+		MaxSequences:       contexts[0].MaxSequences(),
 		MaxQueuedSequences: cfg.MaxQueuedSequences,
 	})
 }
 
 func logLoaded(log zerolog.Logger, m *loadedModel, took time.Duration) {
-	log.Info().Str("arch", m.model.Info.Arch).Int("dimensions", m.width).Int("max_tokens", m.maxTokens).
-		Str("pooling", m.contexts[0].Pooling().String()).Uint64("weights_bytes", m.model.Info.ParamBytes).
+	info := m.model.Info()
+	log.Info().Str("arch", info.Arch).Int("dimensions", m.width).Int("max_tokens", m.maxTokens).
+		Str("pooling", m.contexts[0].Pooling()).Uint64("weights_bytes", info.ParamBytes).
 		Dur("load_ms", took).Msg("model loaded")
 }

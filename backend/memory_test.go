@@ -1,4 +1,4 @@
-package backend
+package backend_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/rerank-api/rerank-api/backend/llama"
+	"github.com/rerank-api/rerank-api/backend"
 	"github.com/rerank-api/rerank-api/catalog"
 	"github.com/rerank-api/rerank-api/internal/bytesize"
 	"github.com/rerank-api/rerank-api/internal/testmodel"
@@ -45,15 +45,14 @@ func TestSizeBooksWhatLoadAllocates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	llama.Init("")
-	quietLlamaLog(t)
-	input := []Input{{Text: strings.Repeat("dog ", trained)}} // truncated to the trained context
+	rt := llamaRuntime(t)
+	input := []backend.Input{{Text: strings.Repeat("dog ", trained)}} // truncated to the trained context
 	for _, flash := range []bool{true, false} {
 		t.Run(fmt.Sprintf("flash=%v", flash), func(t *testing.T) {
-			e := New(Config{ModelsDir: dir, Workers: 1, Threads: 2, FlashAttention: flash, BudgetBytes: 8 << 30, KeepAlive: -1}, cat, zerolog.Nop())
+			e := backend.New(backend.Config{Runtime: rt, ModelsDir: dir, Workers: 1, Threads: 2, FlashAttention: flash, BudgetBytes: 8 << 30, KeepAlive: -1}, cat, zerolog.Nop())
 			defer e.Close()
 			before := residentBytes(t)
-			res, err := e.Embed(context.Background(), EmbedRequest{Model: "long", Inputs: input, Truncate: true})
+			res, err := e.Embed(context.Background(), backend.EmbedRequest{Model: "long", Inputs: input, Truncate: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -65,7 +64,7 @@ func TestSizeBooksWhatLoadAllocates(t *testing.T) {
 				t.Fatalf("resident memory did not grow (%s before, %s after)", bytesize.Format(before), bytesize.Format(after))
 			}
 			grown := after - before
-			booked := e.pool.Used()
+			booked := e.PoolUsed()
 			ratio := float64(booked) / float64(grown)
 			t.Logf("booked %s, resident memory grew %s (%.2f×)", bytesize.Format(booked), bytesize.Format(grown), ratio)
 			if ratio < 1 || ratio > 2 {

@@ -5,7 +5,6 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/rerank-api/rerank-api/backend/llama"
 	"github.com/rerank-api/rerank-api/catalog"
 	"github.com/rerank-api/rerank-api/convert/segments"
 )
@@ -44,8 +43,8 @@ type pairFormat struct {
 // tokenizer family (WordPiece means BERT; SentencePiece and byte-level BPE
 // mean the RoBERTa template), the special ids, the segment-B offset and the
 // relevant label.
-func newPairFormat(model *llama.Model, tok textTokenizer, entry catalog.Entry) (*pairFormat, error) {
-	info := model.Info
+func newPairFormat(model Model, tok textTokenizer, entry catalog.Entry) (*pairFormat, error) {
+	info := model.Info()
 	f := &pairFormat{style: robertaPair, cls: info.BOS, sep: info.SEP, outputs: info.ClassOutputs}
 	if model.Meta("tokenizer.ggml.model") == "bert" {
 		f.style = bertPair

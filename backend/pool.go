@@ -181,7 +181,7 @@ func (p *Pool[V]) finishLoad(key string, call *loadCall[V], err error) {
 // least recently used first, and counts the bytes as used.
 func (p *Pool[V]) reserve(key string, size uint64) error {
 	if size > p.cfg.BudgetBytes {
-		return fmt.Errorf("%w: %s needs %s but the whole budget is %s; raise --max-memory", ErrBudget, key, bytesize.Format(size), bytesize.Format(p.cfg.BudgetBytes))
+		return fmt.Errorf("%w: %s needs %s but the whole budget is %s; raise the memory budget", ErrBudget, key, bytesize.Format(size), bytesize.Format(p.cfg.BudgetBytes))
 	}
 	var evicted []V
 	p.mu.Lock()
@@ -206,7 +206,7 @@ func (p *Pool[V]) reserve(key string, size uint64) error {
 		v.Close()
 	}
 	if !fits {
-		return fmt.Errorf("%w: %s needs %s but %s of the %s budget is held by models in use or pinned; retry later or raise --max-memory",
+		return fmt.Errorf("%w: %s needs %s but %s of the %s budget is held by models in use or pinned; retry later or raise the memory budget",
 			ErrBudget, key, bytesize.Format(size), bytesize.Format(inUse), bytesize.Format(p.cfg.BudgetBytes))
 	}
 	return nil

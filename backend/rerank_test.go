@@ -1,4 +1,4 @@
-package backend
+package backend_test
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/rerank-api/rerank-api/backend/llama"
+	"github.com/rerank-api/rerank-api/backend"
 	"github.com/rerank-api/rerank-api/catalog"
 	"github.com/rerank-api/rerank-api/internal/reference"
 	"github.com/rerank-api/rerank-api/internal/testmodel"
@@ -41,10 +41,9 @@ func TestRerankTokenTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	llama.Init("")
-	quietLlamaLog(t)
+	rt := llamaRuntime(t)
 	var logs bytes.Buffer
-	e := New(Config{ModelsDir: dir, Threads: 2, BudgetBytes: 1 << 30}, cat, zerolog.New(&logs).Level(zerolog.WarnLevel))
+	e := backend.New(backend.Config{Runtime: rt, ModelsDir: dir, Threads: 2, BudgetBytes: 1 << 30}, cat, zerolog.New(&logs).Level(zerolog.WarnLevel))
 	defer e.Close()
 
 	query, docs := "search query", []string{"the river and the mountain", "hello", "cat dog bird fish tree"}
@@ -55,7 +54,7 @@ func TestRerankTokenTypes(t *testing.T) {
 		warnsInLogs bool
 	}{{"exact", false, false}, {"upstream", true, true}} {
 		logs.Reset()
-		res, err := e.Rerank(context.Background(), RerankRequest{Model: c.name, Query: query, Documents: docs, RawScores: true})
+		res, err := e.Rerank(context.Background(), backend.RerankRequest{Model: c.name, Query: query, Documents: docs, RawScores: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,7 +85,7 @@ func TestRerankTokenTypes(t *testing.T) {
 
 	// The catalog's prefixes go before the query and before every document
 	// (and every chunk of one), inside the pair template.
-	prefixed, err := e.Rerank(context.Background(), RerankRequest{Model: "prefixed", Query: query, Documents: docs, RawScores: true})
+	prefixed, err := e.Rerank(context.Background(), backend.RerankRequest{Model: "prefixed", Query: query, Documents: docs, RawScores: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +93,7 @@ func TestRerankTokenTypes(t *testing.T) {
 	for i, d := range docs {
 		spelled[i] = "document " + d
 	}
-	byHand, err := e.Rerank(context.Background(), RerankRequest{Model: "exact", Query: "query " + query, Documents: spelled, RawScores: true})
+	byHand, err := e.Rerank(context.Background(), backend.RerankRequest{Model: "exact", Query: "query " + query, Documents: spelled, RawScores: true})
 	if err != nil {
 		t.Fatal(err)
 	}

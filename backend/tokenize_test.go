@@ -1,4 +1,4 @@
-package backend
+package backend_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/rerank-api/rerank-api/backend/llama"
+	"github.com/rerank-api/rerank-api/backend"
 	"github.com/rerank-api/rerank-api/catalog"
 	"github.com/rerank-api/rerank-api/internal/testmodel"
 )
@@ -29,17 +29,16 @@ func TestTokenizeWithLlamaTokenizer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	llama.Init("")
-	quietLlamaLog(t)
-	e := New(Config{ModelsDir: dir, Threads: 2, BudgetBytes: 1 << 30}, cat, zerolog.Nop())
+	rt := llamaRuntime(t)
+	e := backend.New(backend.Config{Runtime: rt, ModelsDir: dir, Threads: 2, BudgetBytes: 1 << 30}, cat, zerolog.Nop())
 	defer e.Close()
 
-	res, err := e.Tokenize(context.Background(), TokenizeRequest{Model: "tiny", Inputs: []string{"Hello  the DOGs"}, AddSpecial: true})
+	res, err := e.Tokenize(context.Background(), backend.TokenizeRequest{Model: "tiny", Inputs: []string{"Hello  the DOGs"}, AddSpecial: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ids := cfg.ExpectedIDs("hello the dog")
-	want := []Token{
+	want := []backend.Token{
 		{ID: ids[0], Text: "[CLS]", Special: true, Start: -1, Stop: -1},
 		{ID: ids[1], Text: "Hello", Start: 0, Stop: 5},
 		{ID: ids[2], Text: "the", Start: 7, Stop: 10},
@@ -52,14 +51,14 @@ func TestTokenizeWithLlamaTokenizer(t *testing.T) {
 	}
 
 	// The query prefix is tokenized with the text; offsets count from it.
-	res, err = e.Tokenize(context.Background(), TokenizeRequest{Model: "tiny", Inputs: []string{"dog"}, InputType: InputQuery})
+	res, err = e.Tokenize(context.Background(), backend.TokenizeRequest{Model: "tiny", Inputs: []string{"dog"}, InputType: backend.InputQuery})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := res.Tokens[0]; len(got) != 2 || got[0].Text != "query" || got[1].Text != "dog" || got[1].Start != 6 {
 		t.Errorf("prefixed: %+v", got)
 	}
-	if _, err := e.Tokenize(context.Background(), TokenizeRequest{Model: "tiny", Inputs: []string{"dog"}, InputType: "passage"}); err == nil {
+	if _, err := e.Tokenize(context.Background(), backend.TokenizeRequest{Model: "tiny", Inputs: []string{"dog"}, InputType: "passage"}); err == nil {
 		t.Error("unknown input type: no error")
 	}
 }

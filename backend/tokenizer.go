@@ -6,7 +6,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/rerank-api/rerank-api/backend/llama"
 	"github.com/rerank-api/rerank-api/catalog"
 	"github.com/rerank-api/rerank-api/convert/gguf"
 	"github.com/rerank-api/rerank-api/convert/keys"
@@ -30,16 +29,17 @@ type textTokenizer interface {
 }
 
 // newTextTokenizer picks the tokenizer for a loaded model.
-func newTextTokenizer(model *llama.Model, path string, entry catalog.Entry, cfg Config) (textTokenizer, error) {
+func newTextTokenizer(model Model, path string, entry catalog.Entry, cfg Config) (textTokenizer, error) {
 	if model.Meta(keys.TokenizerClass) != "BertJapaneseTokenizer" {
 		return llamaTokenizer{model}, nil
 	}
 	return newJapaneseTokenizer(path, entry, cfg)
 }
 
-// llamaTokenizer is llama.cpp's tokenizer. Text inside a text that spells a
-// special token ("[SEP]") stays text, as llama.cpp's embedding server does.
-type llamaTokenizer struct{ model *llama.Model }
+// llamaTokenizer is the runtime's tokenizer, llama.cpp's. Text inside a text
+// that spells a special token ("[SEP]") stays text, as llama.cpp's embedding
+// server does.
+type llamaTokenizer struct{ model Model }
 
 func (t llamaTokenizer) Encode(text string, addSpecial bool) ([]int32, error) {
 	return t.model.Tokenize(text, addSpecial, false)

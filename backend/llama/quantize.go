@@ -57,7 +57,7 @@ func Quantize(in, out, typ string, threads int, progress func(done, total int, t
 		return err
 	}
 	if ftype == gguf.FileF32 {
-		return fmt.Errorf("f32 is not a quantization: quantize to one of %s (rerank-api convert --outtype f32 writes f32)", strings.Join(QuantTypes(), ", "))
+		return fmt.Errorf("f32 is not a quantization: quantize to one of %s, or convert the checkpoint to f32", strings.Join(QuantTypes(), ", "))
 	}
 	// llama.cpp reports a missing output directory as "basic_ios::clear:
 	// iostream error", after reading the whole input; say what is wrong.

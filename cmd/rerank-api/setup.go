@@ -10,6 +10,7 @@ import (
 
 	rerankapi "github.com/rerank-api/rerank-api"
 	"github.com/rerank-api/rerank-api/backend"
+	"github.com/rerank-api/rerank-api/backend/llamarun"
 	"github.com/rerank-api/rerank-api/catalog"
 	"github.com/rerank-api/rerank-api/envconfig"
 )
@@ -62,6 +63,7 @@ func newEngine(c *cli.Context, cat *catalog.Catalog, logger zerolog.Logger, oneS
 		MaxConcurrentRequests: c.Int(envconfig.MaxConcurrentRequests.Flag),
 		MecabDicdir:           c.String(envconfig.MecabDicdir.Flag),
 		MecabRC:               envconfig.MecabRC(),
+		Runtime:               llamarun.Runtime{},
 	}
 	if s := c.String(envconfig.MaxMemory.Flag); s != "" {
 		b, err := parseBytes(s)

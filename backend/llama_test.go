@@ -1,4 +1,4 @@
-package backend
+package backend_test
 
 import (
 	"os"
@@ -6,8 +6,19 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/rerank-api/rerank-api/backend"
 	"github.com/rerank-api/rerank-api/backend/llama"
+	"github.com/rerank-api/rerank-api/backend/llamarun"
 )
+
+// llamaRuntime is the runtime cmd/ gives the engine, for the tests that
+// check the engine's answers on llama.cpp: it initializes llama.cpp and
+// keeps its log quiet for the rest of the test.
+func llamaRuntime(t testing.TB) backend.Runtime {
+	llama.Init("")
+	quietLlamaLog(t)
+	return llamarun.Runtime{}
+}
 
 // quietLlamaLog keeps llama.cpp's log to warnings and errors for the rest
 // of the test, leaving every other logger as it is: a model load writes

@@ -1,0 +1,10 @@
+// Package llamarun runs backend's models in llama.cpp: Runtime implements
+// backend.Runtime with backend/llama's Model and Context, and cmd/ hands it
+// to the engine through backend.Config.Runtime.
+//
+// It exists so that backend depends on the runtime through the small
+// interfaces it defines (runtime.go) instead of importing the cgo package:
+// backend and server then build and test without compiling llama.cpp, and
+// backend/llama stays a binding that knows nothing of catalogs or engines.
+// It translates between the two and must hold no logic of its own.
+package llamarun
