@@ -24,7 +24,7 @@ export CGO_CPPFLAGS := -I$(MOD)/llama/llama.cpp/include -I$(MOD)/ml/backend/ggml
 export CGO_CFLAGS := $(OPT)
 export CGO_CXXFLAGS := $(OPT)
 
-.PHONY: build run test testdeps race vet bench clean dist cuda rocm dist-binary test-dist image-test
+.PHONY: build run test testdeps race vet bench bench-dist clean dist cuda rocm dist-binary test-dist image-test
 build:
 	go build -ldflags '$(LDFLAGS)' -o bin/rerank-api ./cmd/rerank-api
 
@@ -85,6 +85,14 @@ vet:
 
 bench:
 	go test -run '^$$' -bench Engine -benchtime 1x -timeout 60m ./backend/
+
+# The same benchmark on the portable build: baseline kernels in the binary,
+# the CPU variant dist/lib offers this machine loaded at start, as
+# dist/rerank-api runs. BENCH selects sub-benchmarks (default: all).
+BENCH ?= Engine
+bench-dist: dist
+	$(MAKE) --no-print-directory MARCH=$(DIST_MARCH) go ARGS="test -c -ldflags=-extldflags=-Wl,--export-dynamic -o .build/bench-dist.test ./backend/"
+	cd backend && BENCH_LIB_DIR=../$(DIST)/lib ../.build/bench-dist.test -test.run '^$$' -test.bench '$(BENCH)' -test.benchtime 1x -test.timeout 60m
 
 clean:
 	rm -rf bin $(DIST) .build

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/rerank-api/rerank-api/backend"
+	"github.com/rerank-api/rerank-api/backend/llama"
 	"github.com/rerank-api/rerank-api/catalog"
 	"github.com/rerank-api/rerank-api/envconfig"
 	"github.com/rerank-api/rerank-api/internal/testmodel"
@@ -74,6 +75,10 @@ func benchLoad(b *testing.B, budget, clients int) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// BENCH_LIB_DIR loads ggml backend libraries first, as the server does
+	// from its lib/: `make bench-dist` measures the portable build's CPU
+	// variants this way.
+	llama.Init(os.Getenv("BENCH_LIB_DIR"))
 	rt := llamaRuntime(b)
 	threads := runtime.NumCPU()
 	if s := os.Getenv("BENCH_THREADS"); s != "" {

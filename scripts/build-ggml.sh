@@ -82,6 +82,16 @@ case "$kind" in
 esac
 
 bdir=$build/$kind
+# ollama's CMakeLists.txt computes its install paths from the prefix at
+# configure time, so `cmake --install --prefix` cannot move them: set it here.
+common+=("-DCMAKE_INSTALL_PREFIX=$bdir/install")
+# The CMakeLists adds every GPU backend whose compiler it finds: keep each
+# build to its own kind, so `make dist` on a machine with nvcc stays CPU-only.
+case "$kind" in
+  cpu) common+=(-DCMAKE_CUDA_COMPILER=OFF -DCMAKE_HIP_COMPILER=OFF) ;;
+  cuda) common+=(-DCMAKE_HIP_COMPILER=OFF) ;;
+  rocm) common+=(-DCMAKE_CUDA_COMPILER=OFF) ;;
+esac
 echo "build-ggml: configuring $kind in $bdir"
 cmake -S "$src" -B "$bdir" --preset "$preset" "${common[@]}" "${extra[@]}" >"$build/$kind-configure.log" 2>&1 \
   || { tail -30 "$build/$kind-configure.log" >&2; exit 1; }
@@ -96,7 +106,7 @@ if [ "$kind" = cpu ]; then
   from=$bdir/lib/ollama
 else
   rm -rf "$bdir/install"
-  cmake --install "$bdir" --component "$component" --prefix "$bdir/install" >/dev/null
+  cmake --install "$bdir" --component "$component" >/dev/null
   from=$bdir/install/lib/ollama
 fi
 mkdir -p "$out"
