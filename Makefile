@@ -78,21 +78,21 @@ testdeps:
 # The race detector over the concurrent code (pool, batcher, server, pulls).
 # Its first run rebuilds llama.cpp's cgo packages instrumented (~5 minutes).
 race:
-	go test -race -count=1 ./backend/ ./server/ ./pull/ ./hub/
+	go test -race -count=1 ./backend/ ./backend/llamarun/ ./server/ ./pull/ ./hub/
 
 vet:
 	go vet ./...
 
 bench:
-	go test -run '^$$' -bench Engine -benchtime 1x -timeout 60m ./backend/
+	go test -run '^$$' -bench Engine -benchtime 1x -timeout 60m ./backend/llamarun/
 
 # The same benchmark on the portable build: baseline kernels in the binary,
 # the CPU variant dist/lib offers this machine loaded at start, as
 # dist/rerank-api runs. BENCH selects sub-benchmarks (default: all).
 BENCH ?= Engine
 bench-dist: dist
-	$(MAKE) --no-print-directory MARCH=$(DIST_MARCH) go ARGS="test -c -ldflags=-extldflags=-Wl,--export-dynamic -o .build/bench-dist.test ./backend/"
-	cd backend && BENCH_LIB_DIR=../$(DIST)/lib ../.build/bench-dist.test -test.run '^$$' -test.bench '$(BENCH)' -test.benchtime 1x -test.timeout 60m
+	$(MAKE) --no-print-directory MARCH=$(DIST_MARCH) go ARGS="test -c -ldflags=-extldflags=-Wl,--export-dynamic -o .build/bench-dist.test ./backend/llamarun/"
+	cd backend/llamarun && BENCH_LIB_DIR=../../$(DIST)/lib ../../.build/bench-dist.test -test.run '^$$' -test.bench '$(BENCH)' -test.benchtime 1x -test.timeout 60m
 
 clean:
 	rm -rf bin $(DIST) .build

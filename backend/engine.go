@@ -153,6 +153,10 @@ func (e *Engine) Ready(ctx context.Context) error {
 	return nil
 }
 
+// MemoryUsed is what the loaded models have booked against the memory
+// budget (Config().BudgetBytes).
+func (e *Engine) MemoryUsed() uint64 { return e.pool.Used() }
+
 // Models lists the catalog with each model's local state.
 func (e *Engine) Models() []ModelStatus {
 	entries := e.catalog.Entries()

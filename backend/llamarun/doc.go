@@ -7,4 +7,8 @@
 // backend and server then build and test without compiling llama.cpp, and
 // backend/llama stays a binding that knows nothing of catalogs or engines.
 // It translates between the two and must hold no logic of its own.
+//
+// Its tests run the whole engine on llama.cpp (embeddings and rerank scores
+// against the exact reference, tokenization, memory booking against the
+// measured RSS) and hold `make bench`, so backend's own tests stay pure Go.
 package llamarun

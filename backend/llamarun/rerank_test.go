@@ -1,4 +1,4 @@
-package backend_test
+package llamarun_test
 
 import (
 	"bytes"

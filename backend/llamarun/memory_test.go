@@ -1,4 +1,4 @@
-package backend_test
+package llamarun_test
 
 import (
 	"context"
@@ -64,7 +64,7 @@ func TestSizeBooksWhatLoadAllocates(t *testing.T) {
 				t.Fatalf("resident memory did not grow (%s before, %s after)", bytesize.Format(before), bytesize.Format(after))
 			}
 			grown := after - before
-			booked := e.PoolUsed()
+			booked := e.MemoryUsed()
 			ratio := float64(booked) / float64(grown)
 			t.Logf("booked %s, resident memory grew %s (%.2f×)", bytesize.Format(booked), bytesize.Format(grown), ratio)
 			if ratio < 1 || ratio > 2 {
