@@ -78,8 +78,9 @@ func positiveMeta(meta modelMeta, key string) (int, error) {
 	return n, nil
 }
 
-// hostBytes is the memory workers contexts of this shape take: the compute
-// and output buffers llama.cpp reserves for a full batch.
+// bufferBytes is the memory workers contexts of this shape take: the
+// compute and output buffers llama.cpp reserves for a full batch, on each
+// device that computes layers (bookModel).
 //
 // With flash attention, 32 MiB plus 64 KiB per token of capacity covers
 // BERT-base's measured ~11 MiB at 512 tokens and ~500 MiB at 8192 with
@@ -88,7 +89,7 @@ func positiveMeta(meta modelMeta, key string) (int, error) {
 // attention every head's f32 scores are whole as well: heads × capacity² ×
 // 4 bytes more (BERT-base at 8192: 3 GiB, 3.4 GiB in all).
 // TestSizeBooksWhatLoadAllocates checks both against resident memory.
-func (p contextPlan) hostBytes(workers int) uint64 {
+func (p contextPlan) bufferBytes(workers int) uint64 {
 	capacity := uint64(p.capacity)
 	perContext := 32<<20 + capacity*64<<10 + uint64(p.scoreHeads)*capacity*capacity*4
 	return uint64(workers) * perContext

@@ -1,7 +1,8 @@
 // Package backend owns models at run time: which are loaded (Pool, an LRU
-// under a memory budget with reference counts and keep-alive), how the
-// sequences of concurrent requests are merged into encode calls (Batcher,
-// by a token budget), and the Engine that ties catalog entries, tokenization
+// under a memory budget per device, RAM and each GPU models are offloaded
+// to, with reference counts and keep-alive), how the sequences of
+// concurrent requests are merged into encode calls (Batcher, by a token
+// budget), and the Engine that ties catalog entries, tokenization
 // and the model runtime together. Reranking builds each cross-encoder's
 // (query, document) pairs itself (pairs.go: templates, token types through
 // convert/segments' offset, chunking, sigmoid or softmax) and sends them

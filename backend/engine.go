@@ -22,8 +22,13 @@ type Config struct {
 	ModelsDir        string
 	DefaultEmbedding string // catalog name used when a request names no model
 	DefaultReranker  string
-	// BudgetBytes caps memory for loaded models (weights plus buffers).
+	// BudgetBytes caps the RAM of loaded models (weights plus buffers).
 	BudgetBytes uint64
+	// Devices are the GPUs models are offloaded to (when GPULayers is not
+	// 0), each with the budget its memory is capped by; empty: models run
+	// on the CPU and book everything against BudgetBytes. cmd/ sets each
+	// to DefaultDeviceBudget of the device's free memory at start.
+	Devices []DeviceBudget
 	// KeepAlive: see PoolConfig.KeepAlive. Default models never unload.
 	KeepAlive time.Duration
 	// Workers is the number of inference contexts per model, each encoding
@@ -99,7 +104,7 @@ type Engine struct {
 func New(cfg Config, cat *catalog.Catalog, log zerolog.Logger) *Engine {
 	cfg.applyDefaults()
 	e := &Engine{cfg: cfg, catalog: cat, log: log, requests: make(chan struct{}, cfg.MaxConcurrentRequests), loadErrors: map[string]error{}}
-	e.pool = NewPool[*loadedModel](modelLoader{e}, PoolConfig{BudgetBytes: cfg.BudgetBytes, KeepAlive: cfg.KeepAlive})
+	e.pool = NewPool[*loadedModel](modelLoader{e}, PoolConfig{BudgetBytes: cfg.BudgetBytes, Devices: cfg.Devices, KeepAlive: cfg.KeepAlive})
 	return e
 }
 
@@ -154,7 +159,7 @@ func (e *Engine) Ready(ctx context.Context) error {
 }
 
 // MemoryUsed is what the loaded models have booked against the memory
-// budget (Config().BudgetBytes).
+// budgets, RAM's (Config().BudgetBytes) and every device's together.
 func (e *Engine) MemoryUsed() uint64 { return e.pool.Used() }
 
 // Models lists the catalog with each model's local state.
@@ -277,6 +282,13 @@ func DefaultBudget() uint64 {
 	}
 	return 8 << 30
 }
+
+// DefaultDeviceBudget is the budget of a GPU with freeBytes of memory free
+// at start: 90% of it. The rest is headroom for what llama.cpp allocates
+// there beyond a model's weights and compute buffers as booked (the
+// backend's own scratch and library workspaces, allocator rounding), which
+// cannot be known before a load.
+func DefaultDeviceBudget(freeBytes uint64) uint64 { return freeBytes / 10 * 9 }
 
 func checkFinite(v []float32) error {
 	for _, x := range v {

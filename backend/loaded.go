@@ -50,32 +50,33 @@ func (m *loadedModel) Close() {
 // modelLoader loads catalog models into the engine's pool.
 type modelLoader struct{ e *Engine }
 
-// Size books what Load will allocate on the host: the weights (the file,
-// mapped and read whole) and every worker's context, shaped from the GGUF's
-// header as Load will shape it.
-func (l modelLoader) Size(name string) (uint64, error) {
+// Size books what Load will allocate, on the devices it will allocate it:
+// the weights (the file, mapped and read whole) and every worker's context,
+// shaped from the GGUF's header as Load will shape it (bookModel places
+// them).
+func (l modelLoader) Size(name string) (Booking, error) {
 	entry, err := l.e.catalog.Lookup(name)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	path := entry.ModelPath(l.e.cfg.ModelsDir)
 	fi, err := os.Stat(path)
 	if err != nil {
-		return 0, notDownloaded(entry, path)
+		return nil, notDownloaded(entry, path)
 	}
 	meta, err := gguf.ReadMetadata(path)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %s: %w", ErrModelUnavailable, name, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrModelUnavailable, name, err)
 	}
 	plan, err := planContexts(entry, ggufHeader{meta}, l.e.cfg)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %s: %w", ErrModelUnavailable, name, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrModelUnavailable, name, err)
 	}
-	// All of it is booked against host memory. With GPU layers the
-	// offloaded weights and the contexts' compute buffers live in VRAM
-	// instead; a VRAM budget would book that share here, apart from the
-	// host's, and leave the host the CPU layers and the output buffers.
-	return uint64(fi.Size()) + plan.hostBytes(l.e.cfg.Workers), nil
+	b, err := bookModel(meta, uint64(fi.Size()), plan.bufferBytes(l.e.cfg.Workers), l.e.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrModelUnavailable, name, err)
+	}
+	return b, nil
 }
 
 func notDownloaded(entry catalog.Entry, path string) error {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -19,44 +21,70 @@ type Resource interface{ Close() }
 // Loader creates pool resources. Size is asked first so the pool can make
 // room before the (slow, memory-hungry) Load runs.
 type Loader[V Resource] interface {
-	Size(key string) (uint64, error)
+	Size(key string) (Booking, error)
 	Load(key string) (V, error)
+}
+
+// HostMemory is the device name of the host's RAM in a Booking.
+const HostMemory = "RAM"
+
+// Booking is the memory a resource takes, in bytes per device: HostMemory
+// for RAM, a ggml device name ("CUDA0") for a GPU's memory.
+type Booking map[string]uint64
+
+// Total is the bytes booked on every device together.
+func (b Booking) Total() uint64 {
+	var n uint64
+	for _, bytes := range b {
+		n += bytes
+	}
+	return n
+}
+
+// DeviceBudget caps the memory of loaded resources on one GPU.
+type DeviceBudget struct {
+	Name        string // as ggml names the device: CUDA0, ROCm1...
+	BudgetBytes uint64
 }
 
 // PoolConfig sets the pool's limits.
 type PoolConfig struct {
-	// BudgetBytes caps the summed Size of loaded resources.
+	// BudgetBytes caps the summed HostMemory bookings of loaded resources.
 	BudgetBytes uint64
+	// Devices cap the bookings on each GPU; a resource booking memory on a
+	// device without a budget fails to load.
+	Devices []DeviceBudget
 	// KeepAlive is how long an idle resource stays loaded: 0 frees it as
 	// soon as its last user releases it, a negative value keeps it forever.
 	KeepAlive time.Duration
 }
 
-// ErrBudget is returned when a resource cannot fit the memory budget even
-// after evicting everything idle.
+// ErrBudget is returned when a resource cannot fit a device's memory budget
+// even after evicting everything idle there.
 var ErrBudget = errors.New("memory budget exceeded")
 
 // Pool keeps loaded resources (models) in least-recently-used order under a
-// memory budget. Resources in use are reference counted and never evicted;
-// pinned ones are never evicted either. Concurrent first requests for one key
-// share a single Load; a failed Load is reported to all of them and retried by
-// the next request.
+// memory budget per device (RAM and each GPU). Resources in use are
+// reference counted and never evicted; pinned ones are never evicted
+// either. Concurrent first requests for one key share a single Load; a
+// failed Load is reported to all of them and retried by the next request.
 type Pool[V Resource] struct {
-	loader Loader[V]
-	cfg    PoolConfig
+	loader  Loader[V]
+	cfg     PoolConfig
+	budgets Booking // per device, HostMemory's included
 
 	mu       sync.Mutex
 	lru      *simplelru.LRU[string, *slot[V]] // oldest first; capacity is unbounded, the budget decides
 	loading  map[string]*loadCall[V]
 	pinned   map[string]bool
-	used     uint64 // sizes of loaded resources plus loads in progress
+	used     Booking // bookings of loaded resources plus loads in progress
 	closed   bool
 	timerGen uint64
 }
 
 type slot[V Resource] struct {
 	value  V
-	size   uint64
+	size   Booking
 	refs   int
 	idleID uint64 // identifies the keep-alive timer armed at the last release
 	timer  *time.Timer
@@ -75,7 +103,12 @@ type loadCall[V Resource] struct {
 // NewPool returns an empty pool.
 func NewPool[V Resource](loader Loader[V], cfg PoolConfig) *Pool[V] {
 	lru, _ := simplelru.NewLRU[string, *slot[V]](math.MaxInt32, nil)
-	return &Pool[V]{loader: loader, cfg: cfg, lru: lru, loading: map[string]*loadCall[V]{}, pinned: map[string]bool{}}
+	budgets := Booking{HostMemory: cfg.BudgetBytes}
+	for _, d := range cfg.Devices {
+		budgets[d.Name] = d.BudgetBytes
+	}
+	return &Pool[V]{loader: loader, cfg: cfg, budgets: budgets, used: Booking{},
+		lru: lru, loading: map[string]*loadCall[V]{}, pinned: map[string]bool{}}
 }
 
 // Pin keeps key loaded once it is loaded (default models).
@@ -151,13 +184,13 @@ func (p *Pool[V]) load(key string, call *loadCall[V]) {
 	p.mu.Lock()
 	delete(p.loading, key)
 	if err != nil {
-		p.used -= size
+		p.unbookLocked(size)
 		call.err = err
 		p.mu.Unlock()
 		return
 	}
 	if p.closed {
-		p.used -= size
+		p.unbookLocked(size)
 		p.mu.Unlock()
 		value.Close()
 		call.err = errors.New("pool is closed")
@@ -177,39 +210,88 @@ func (p *Pool[V]) finishLoad(key string, call *loadCall[V], err error) {
 	p.mu.Unlock()
 }
 
-// reserve makes room for size bytes by evicting idle, unpinned resources,
-// least recently used first, and counts the bytes as used.
-func (p *Pool[V]) reserve(key string, size uint64) error {
-	if size > p.cfg.BudgetBytes {
-		return fmt.Errorf("%w: %s needs %s but the whole budget is %s; raise the memory budget", ErrBudget, key, bytesize.Format(size), bytesize.Format(p.cfg.BudgetBytes))
+// reserve makes room for a booking by evicting idle, unpinned resources,
+// least recently used first, and counts the bytes as used. Only resources
+// that hold memory on a device that is short are evicted: a full GPU does
+// not unload a model that lives in RAM alone, nor the reverse.
+func (p *Pool[V]) reserve(key string, size Booking) error {
+	for _, dev := range slices.Sorted(maps.Keys(size)) { // the error names the same device every time
+		budget, ok := p.budgets[dev]
+		if !ok && size[dev] > 0 {
+			return fmt.Errorf("%w: %s needs %s on %s, which has no memory budget", ErrBudget, key, bytesize.Format(size[dev]), dev)
+		}
+		if size[dev] > budget {
+			return fmt.Errorf("%w: %s needs %s on %s but its whole budget is %s; %s",
+				ErrBudget, key, bytesize.Format(size[dev]), dev, bytesize.Format(budget), budgetAdvice(dev))
+		}
 	}
 	var evicted []V
 	p.mu.Lock()
 	for _, k := range p.lru.Keys() { // oldest first
-		if p.used+size <= p.cfg.BudgetBytes {
+		short := p.shortLocked(size)
+		if short == nil {
 			break
 		}
 		s, _ := p.lru.Peek(k)
-		if s.refs > 0 || p.pinned[k] {
+		if s.refs > 0 || p.pinned[k] || !holdsAny(s.size, short) {
 			continue
 		}
 		p.removeLocked(k, s)
 		evicted = append(evicted, s.value)
 	}
-	fits := p.used+size <= p.cfg.BudgetBytes
-	if fits {
-		p.used += size
+	short := p.shortLocked(size)
+	var err error
+	if short == nil {
+		for dev, bytes := range size {
+			p.used[dev] += bytes
+		}
+	} else {
+		dev := short[0]
+		err = fmt.Errorf("%w: %s needs %s on %s but %s of its %s budget is held by models in use or pinned; retry later, or %s",
+			ErrBudget, key, bytesize.Format(size[dev]), dev, bytesize.Format(p.used[dev]), bytesize.Format(p.budgets[dev]), budgetAdvice(dev))
 	}
-	inUse := p.used
 	p.mu.Unlock()
 	for _, v := range evicted {
 		v.Close()
 	}
-	if !fits {
-		return fmt.Errorf("%w: %s needs %s but %s of the %s budget is held by models in use or pinned; retry later or raise the memory budget",
-			ErrBudget, key, bytesize.Format(size), bytesize.Format(inUse), bytesize.Format(p.cfg.BudgetBytes))
+	return err
+}
+
+// shortLocked lists, sorted, the devices where size does not fit beside
+// what is used now; nil when it fits everywhere.
+func (p *Pool[V]) shortLocked(size Booking) []string {
+	var short []string
+	for dev, bytes := range size {
+		if bytes > 0 && p.used[dev]+bytes > p.budgets[dev] {
+			short = append(short, dev)
+		}
 	}
-	return nil
+	slices.Sort(short) // the error names the same device every time
+	return short
+}
+
+// budgetAdvice says what makes more room on dev: RAM's budget is the
+// user's to raise; a GPU's is a share of its free memory at start.
+func budgetAdvice(dev string) string {
+	if dev == HostMemory {
+		return "raise the memory budget"
+	}
+	return "offload fewer layers, free memory on " + dev + " before starting, or use a smaller model"
+}
+
+func holdsAny(size Booking, devices []string) bool {
+	for _, dev := range devices {
+		if size[dev] > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Pool[V]) unbookLocked(size Booking) {
+	for dev, bytes := range size {
+		p.used[dev] -= bytes
+	}
 }
 
 func (p *Pool[V]) removeLocked(key string, s *slot[V]) {
@@ -218,7 +300,7 @@ func (p *Pool[V]) removeLocked(key string, s *slot[V]) {
 		s.timer = nil
 	}
 	p.lru.Remove(key)
-	p.used -= s.size
+	p.unbookLocked(s.size)
 }
 
 func (p *Pool[V]) releaser(key string, s *slot[V]) func() {
@@ -272,11 +354,18 @@ func (p *Pool[V]) Keys() []string {
 	return p.lru.Keys()
 }
 
-// Used is the budget currently taken, in bytes.
+// Used is the budget currently taken on every device together, in bytes.
 func (p *Pool[V]) Used() uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.used
+	return p.used.Total()
+}
+
+// UsedOn is the budget currently taken on one device (HostMemory, CUDA0...).
+func (p *Pool[V]) UsedOn(device string) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.used[device]
 }
 
 // Close frees every loaded resource; callers must have released them.

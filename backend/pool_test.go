@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,22 +19,27 @@ type fakeResource struct {
 
 func (r *fakeResource) Close() { r.closed.Store(true) }
 
-// fakeLoader sizes resources from a map and counts loads; Load can be held
-// open with gate and made to fail with failNext.
+// fakeLoader sizes resources from a map (bookings per device, else sizes in
+// RAM) and counts loads; Load can be held open with gate and made to fail
+// with failNext.
 type fakeLoader struct {
 	sizes    map[string]uint64
+	bookings map[string]Booking
 	loads    atomic.Int32
 	gate     chan struct{}
 	mu       sync.Mutex
 	failNext map[string]error
 }
 
-func (l *fakeLoader) Size(key string) (uint64, error) {
+func (l *fakeLoader) Size(key string) (Booking, error) {
+	if b, ok := l.bookings[key]; ok {
+		return b, nil
+	}
 	s, ok := l.sizes[key]
 	if !ok {
-		return 0, fmt.Errorf("no such key %q", key)
+		return nil, fmt.Errorf("no such key %q", key)
 	}
-	return s, nil
+	return Booking{HostMemory: s}, nil
 }
 
 func (l *fakeLoader) Load(key string) (*fakeResource, error) {
@@ -115,6 +121,55 @@ func TestPoolModelLargerThanBudget(t *testing.T) {
 	_, _, err := p.Acquire(context.Background(), "huge")
 	if !errors.Is(err, ErrBudget) || l.loads.Load() != 0 {
 		t.Fatalf("want ErrBudget without loading, got %v (loads %d)", err, l.loads.Load())
+	}
+}
+
+// gpuPool has 100 bytes of RAM and 100 of CUDA0: "ram" lives in RAM alone,
+// the others on the GPU with a small host share.
+func gpuPool(l *fakeLoader) *Pool[*fakeResource] {
+	l.bookings = map[string]Booking{
+		"ram":  {HostMemory: 40},
+		"gpu1": {HostMemory: 5, "CUDA0": 70},
+		"gpu2": {HostMemory: 5, "CUDA0": 70},
+		"huge": {HostMemory: 5, "CUDA0": 150},
+	}
+	return NewPool[*fakeResource](l, PoolConfig{BudgetBytes: 100, Devices: []DeviceBudget{{Name: "CUDA0", BudgetBytes: 100}}, KeepAlive: -1})
+}
+
+func TestPoolFullGPUEvictsOnlyWhatLivesThere(t *testing.T) {
+	l := &fakeLoader{}
+	p := gpuPool(l)
+	ram, rel := mustAcquire(t, p, "ram") // the least recently used, but in RAM alone
+	rel()
+	gpu1, rel := mustAcquire(t, p, "gpu1")
+	rel()
+	gpu2, rel := mustAcquire(t, p, "gpu2")
+	defer rel()
+	if ram.closed.Load() || !gpu1.closed.Load() || gpu2.closed.Load() {
+		t.Fatalf("want gpu1 evicted only; closed: ram=%v gpu1=%v gpu2=%v", ram.closed.Load(), gpu1.closed.Load(), gpu2.closed.Load())
+	}
+	if ram, gpu := p.UsedOn(HostMemory), p.UsedOn("CUDA0"); ram != 45 || gpu != 70 || p.Used() != 115 {
+		t.Fatalf("used RAM %d, CUDA0 %d, total %d; want 45, 70, 115", ram, gpu, p.Used())
+	}
+
+	// gpu2 in use: gpu1 cannot come back, and the error says where it is short.
+	_, _, err := p.Acquire(context.Background(), "gpu1")
+	if !errors.Is(err, ErrBudget) || !strings.Contains(err.Error(), "CUDA0") || ram.closed.Load() {
+		t.Fatalf("got %v (ram closed %v), want ErrBudget naming CUDA0 with ram kept", err, ram.closed.Load())
+	}
+}
+
+func TestPoolModelLargerThanDeviceBudget(t *testing.T) {
+	l := &fakeLoader{}
+	p := gpuPool(l)
+	gpu1, rel := mustAcquire(t, p, "gpu1")
+	rel()
+	_, _, err := p.Acquire(context.Background(), "huge")
+	if !errors.Is(err, ErrBudget) || !strings.Contains(err.Error(), "on CUDA0 but its whole budget is 100 B") {
+		t.Fatalf("got %v, want ErrBudget naming CUDA0 and its budget", err)
+	}
+	if gpu1.closed.Load() || !p.Loaded("gpu1") || l.loads.Load() != 1 {
+		t.Fatalf("a model that can never fit evicted gpu1 (closed %v) or was loaded (loads %d)", gpu1.closed.Load(), l.loads.Load())
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rerank-api/rerank-api/api"
+	"github.com/rerank-api/rerank-api/backend"
 	"github.com/rerank-api/rerank-api/backend/llama"
 	"github.com/rerank-api/rerank-api/envconfig"
 )
@@ -42,6 +43,21 @@ func initDevices(c *cli.Context, logger zerolog.Logger) (llama.Platform, error) 
 		ev.Strs("offload", p.Offload).Msg("models are offloaded to GPUs")
 	}
 	return p, nil
+}
+
+// deviceBudgets gives each GPU models are offloaded to its memory budget:
+// backend's default share of what is free on it now, before any model is
+// loaded (what other processes hold stays theirs).
+func deviceBudgets(p llama.Platform) []backend.DeviceBudget {
+	var budgets []backend.DeviceBudget
+	for _, name := range p.Offload {
+		for _, d := range p.Devices {
+			if d.Name == name {
+				budgets = append(budgets, backend.DeviceBudget{Name: name, BudgetBytes: backend.DefaultDeviceBudget(d.FreeBytes)})
+			}
+		}
+	}
+	return budgets
 }
 
 // infoOf is the part of GET /info that the platform decides.

@@ -52,7 +52,7 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	engine, err := newEngine(c, cat, logger, false)
+	engine, err := newEngine(c, cat, platform, logger, false)
 	if err != nil {
 		return err
 	}

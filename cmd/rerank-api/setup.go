@@ -10,6 +10,7 @@ import (
 
 	rerankapi "github.com/rerank-api/rerank-api"
 	"github.com/rerank-api/rerank-api/backend"
+	"github.com/rerank-api/rerank-api/backend/llama"
 	"github.com/rerank-api/rerank-api/backend/llamarun"
 	"github.com/rerank-api/rerank-api/catalog"
 	"github.com/rerank-api/rerank-api/envconfig"
@@ -46,11 +47,12 @@ func loadCatalog(c *cli.Context) (*catalog.Catalog, error) {
 	return catalog.New(rerankapi.BuiltinCatalog, c.String(envconfig.ModelsConfig.Flag))
 }
 
-// newEngine builds the engine from flags, after initializing llama.cpp. A
+// newEngine builds the engine from flags and the devices initDevices
+// picked (their memory budgets), after initializing llama.cpp. A
 // server's requests wait a while for a model's first download, and its log
 // gets a line per step; a oneShot command (embed, rerank) waits for the
 // whole download, showing pull's progress bar.
-func newEngine(c *cli.Context, cat *catalog.Catalog, logger zerolog.Logger, oneShot bool) (*backend.Engine, error) {
+func newEngine(c *cli.Context, cat *catalog.Catalog, platform llama.Platform, logger zerolog.Logger, oneShot bool) (*backend.Engine, error) {
 	cfg := backend.Config{
 		ModelsDir:             c.String(envconfig.ModelsDir.Flag),
 		DefaultEmbedding:      c.String(envconfig.EmbeddingModel.Flag),
@@ -60,6 +62,7 @@ func newEngine(c *cli.Context, cat *catalog.Catalog, logger zerolog.Logger, oneS
 		BatchTokens:           c.Int(envconfig.MaxBatchTokens.Flag),
 		FlashAttention:        c.Bool(envconfig.FlashAttention.Flag),
 		GPULayers:             c.Int(envconfig.GPULayers.Flag),
+		Devices:               deviceBudgets(platform),
 		MaxConcurrentRequests: c.Int(envconfig.MaxConcurrentRequests.Flag),
 		MecabDicdir:           c.String(envconfig.MecabDicdir.Flag),
 		MecabRC:               envconfig.MecabRC(),
@@ -97,6 +100,9 @@ func newEngine(c *cli.Context, cat *catalog.Catalog, logger zerolog.Logger, oneS
 	eff := e.Config()
 	logger.Info().Int("workers", eff.Workers).Int("threads", eff.Threads).Int("max_batch_tokens", eff.BatchTokens).
 		Uint64("memory_budget", eff.BudgetBytes).Dur("keep_alive", eff.KeepAlive).Bool("flash_attn", eff.FlashAttention).Msg("engine configured")
+	for _, d := range eff.Devices {
+		logger.Info().Str("device", d.Name).Uint64("memory_budget", d.BudgetBytes).Msg("device memory budget")
+	}
 	return e, nil
 }
 
@@ -116,8 +122,9 @@ func oneShotEngine(c *cli.Context, unusedDefault string) (*backend.Engine, error
 	if err := c.Set(unusedDefault, ""); err != nil {
 		return nil, err
 	}
-	if _, err := initDevices(c, logger); err != nil {
+	platform, err := initDevices(c, logger)
+	if err != nil {
 		return nil, err
 	}
-	return newEngine(c, cat, logger, true)
+	return newEngine(c, cat, platform, logger, true)
 }
