@@ -8,7 +8,7 @@
 #   scripts/build-ggml.sh rocm OUTDIR   # libggml-hip.so  + hipBLAS/rocBLAS beside it
 #   scripts/build-ggml.sh source        # only copy the source into BUILD_DIR/src
 #
-# Knobs (environment): CPU_VARIANTS (default: all of them; e.g. "x64 haswell"
+# Knobs (environment): CUDA_OBJECTS (see below), CPU_VARIANTS (default: all of them; e.g. "x64 haswell"
 # for a quicker build that still runs on any x86-64), CUDA_ARCHITECTURES (default: Turing..Hopper, "75;80;86;89;90"),
 # AMDGPU_TARGETS (default: ollama's ROCm 6 list), BUILD_DIR (default .build/ggml),
 # JOBS (default: nproc).
@@ -95,6 +95,15 @@ esac
 echo "build-ggml: configuring $kind in $bdir"
 cmake -S "$src" -B "$bdir" --preset "$preset" "${common[@]}" "${extra[@]}" >"$build/$kind-configure.log" 2>&1 \
   || { tail -30 "$build/$kind-configure.log" >&2; exit 1; }
+# CUDA_OBJECTS="arange norm" compiles only those translation units of
+# ggml-cuda, no library: CI's proof that the toolkit and this configuration
+# compile, in seconds instead of a quarter of an hour per architecture.
+if [ "$kind" = cuda ] && [ -n "${CUDA_OBJECTS:-}" ]; then
+  objs=(); for o in $CUDA_OBJECTS; do objs+=("$o.cu.o"); done
+  echo "build-ggml: compiling only ${objs[*]} of ggml-cuda (CUDA_OBJECTS)"
+  make -C "$bdir/ml/backend/ggml/ggml/src/ggml-cuda" -j "$jobs" "${objs[@]}"
+  exit 0
+fi
 echo "build-ggml: compiling ${targets[*]} with $jobs jobs (progress below)"
 cmake --build "$bdir" --target "${targets[@]}" -j "$jobs"
 
