@@ -46,12 +46,22 @@ func Init(libDir string) []Device {
 	return Devices()
 }
 
-// Devices lists the compute devices ggml has registered.
+// Devices lists the compute devices ggml has registered. A portable build
+// registers the CPU twice, its built-in baseline kernels and the variant
+// loaded from the lib dir; only the first CPU device, the one llama.cpp
+// runs on (see SelectDevices), is listed, as the machine has one CPU.
 func Devices() []Device {
 	n := int(C.ggml_backend_dev_count())
 	devs := make([]Device, 0, n)
+	cpuListed := false
 	for i := 0; i < n; i++ {
 		d := C.ggml_backend_dev_get(C.size_t(i))
+		if C.ggml_backend_dev_type(d) == C.GGML_BACKEND_DEVICE_TYPE_CPU {
+			if cpuListed {
+				continue
+			}
+			cpuListed = true
+		}
 		var free, total C.size_t
 		C.ggml_backend_dev_memory(d, &free, &total)
 		devs = append(devs, Device{
