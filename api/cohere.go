@@ -99,3 +99,97 @@ type CohereError struct {
 	ID      string `json:"id"`
 	Message string `json:"message"`
 }
+
+// Cohere's embed wire format: https://docs.cohere.com/v1/reference/embed
+// (v1: texts, response_type "embeddings_floats" without embedding_types,
+// "embeddings_by_type" with them) and https://docs.cohere.com/reference/embed
+// (v2: texts or inputs, input_type required, embeddings always by type).
+
+// CohereEmbedRequest is the body of POST /v1/embed and /v2/embed; each path
+// reads every field, so a v1 body with v2's output_dimension works too.
+type CohereEmbedRequest struct {
+	// Model is a catalog name or Hugging Face id; "" selects the default
+	// embedding model (EMBEDDING_MODEL_NAME).
+	Model string   `json:"model"`
+	Texts []string `json:"texts"`
+	// Inputs is v2's alternative to Texts: each input's text parts are
+	// joined with "\n"; image parts are refused.
+	Inputs []CohereEmbedInput `json:"inputs"`
+	// Images (data URIs) are refused: the models are text-only.
+	Images []string `json:"images"`
+	// InputType is search_query or search_document (the model's query or
+	// document prefix), or classification or clustering (no prefix).
+	// Required on /v2.
+	InputType string `json:"input_type"`
+	// EmbeddingTypes picks the encodings (CohereEmbeddings' fields); absent
+	// means float, and on /v1 the v1 response shape.
+	EmbeddingTypes []string `json:"embedding_types"`
+	// Truncate is NONE (a too-long input is an error), START or END (cut
+	// from that side); absent means END.
+	Truncate string `json:"truncate"`
+	// OutputDimension keeps the first N components and renormalizes, as
+	// /v1/embeddings' dimensions does.
+	OutputDimension *int `json:"output_dimension"`
+	// MaxTokens cuts each input to this many tokens, special tokens
+	// included, from the side Truncate names (END for NONE).
+	MaxTokens *int `json:"max_tokens"`
+}
+
+// CohereEmbedInput is one v2 input: a list of content parts.
+type CohereEmbedInput struct {
+	Content []CohereEmbedContent `json:"content"`
+}
+
+// CohereEmbedContent is a part of a v2 input: {"type": "text", "text": ...}
+// or {"type": "image_url", "image_url": {...}}, which is refused.
+type CohereEmbedContent struct {
+	Type     string          `json:"type"`
+	Text     string          `json:"text"`
+	ImageURL json.RawMessage `json:"image_url,omitempty"`
+}
+
+// CohereEmbedResponse is the answer of /v1/embed and /v2/embed. Embeddings
+// is [][]float32 for v1 without embedding_types (response_type
+// "embeddings_floats") and a CohereEmbeddings otherwise (v1's
+// "embeddings_by_type"; v2 sends no response_type).
+type CohereEmbedResponse struct {
+	ID           string          `json:"id"` // the request id (X-Request-Id)
+	ResponseType string          `json:"response_type,omitempty"`
+	Embeddings   any             `json:"embeddings"`
+	Texts        []string        `json:"texts"`
+	Meta         CohereEmbedMeta `json:"meta"`
+}
+
+// CohereEmbeddings holds one list per requested embedding type, each with
+// one vector per input. Cohere does not publish how it quantizes, so int8,
+// uint8, binary and ubinary are our definition, computed from the
+// L2-normalized float vector x:
+//   - int8:    clamp(round(x·127), -128, 127) per dimension (the range [-1, 1]);
+//   - uint8:   clamp(round((x+1)·127.5), 0, 255) per dimension;
+//   - binary:  sign bits (x > 0 is 1) packed 8 per byte, most significant bit
+//     first, the last byte padded with zero bits, each byte sent as byte-128
+//     (sentence-transformers' quantize_embeddings): ceil(dims/8) values;
+//   - ubinary: the same bytes, as 0..255.
+//
+// base64 is the float32s' little-endian bytes in standard base64, as
+// /v1/embeddings' encoding_format "base64". The unsigned types are []int:
+// encoding/json would send a []uint8 as a base64 string.
+type CohereEmbeddings struct {
+	Float   [][]float32 `json:"float,omitempty"`
+	Int8    [][]int8    `json:"int8,omitempty"`
+	Uint8   [][]int     `json:"uint8,omitempty"`
+	Binary  [][]int8    `json:"binary,omitempty"`
+	Ubinary [][]int     `json:"ubinary,omitempty"`
+	Base64  []string    `json:"base64,omitempty"`
+}
+
+type CohereEmbedMeta struct {
+	APIVersion  CohereAPIVersion       `json:"api_version"`
+	BilledUnits CohereEmbedBilledUnits `json:"billed_units"`
+}
+
+// CohereEmbedBilledUnits counts the tokens encoded, special tokens and the
+// input type's prefix included.
+type CohereEmbedBilledUnits struct {
+	InputTokens int `json:"input_tokens"`
+}

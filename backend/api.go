@@ -43,6 +43,14 @@ type EmbedRequest struct {
 	// Truncate cuts inputs longer than the model's maximum length instead of
 	// failing with ErrInputTooLong.
 	Truncate bool
+	// TruncateStart cuts an input's beginning rather than its end (Cohere's
+	// truncate "START"); the opening special token and the input type's
+	// prefix stay.
+	TruncateStart bool
+	// MaxTokens, when positive, cuts every input to at most this many
+	// tokens, special tokens included, whatever Truncate says (Cohere v2's
+	// max_tokens); 0 leaves the model's maximum length as the only limit.
+	MaxTokens int
 	// Normalize L2-normalizes each vector. Nil means the catalog's default
 	// for the model.
 	Normalize *bool

@@ -13,8 +13,8 @@ func (e *Engine) Embed(ctx context.Context, req EmbedRequest) (*EmbedResult, err
 	if len(req.Inputs) == 0 {
 		return nil, fmt.Errorf("%w: no input", ErrInvalidInput)
 	}
-	if req.Dimensions < 0 {
-		return nil, fmt.Errorf("%w: dimensions must be positive", ErrInvalidInput)
+	if req.Dimensions < 0 || req.MaxTokens < 0 {
+		return nil, fmt.Errorf("%w: dimensions and max tokens must be positive", ErrInvalidInput)
 	}
 	m, release, err := e.open(ctx, req.Model, catalog.KindEmbedding)
 	if err != nil {
@@ -29,7 +29,7 @@ func (e *Engine) Embed(ctx context.Context, req EmbedRequest) (*EmbedResult, err
 	if err != nil {
 		return nil, err
 	}
-	seqs, tokens, err := m.tokenizeAll(req.Inputs, prefix, req.Truncate)
+	seqs, tokens, err := m.tokenizeAll(req, prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -56,13 +56,24 @@ func (e *Engine) Embed(ctx context.Context, req EmbedRequest) (*EmbedResult, err
 	return &EmbedResult{Model: m.entry.Name, Vectors: vecs, PromptTokens: tokens, Stats: stats}, nil
 }
 
-// tokenizeAll turns inputs into token sequences no longer than the model
-// accepts, and counts their tokens. prefix goes before every text input;
-// token ids cannot take one.
-func (m *loadedModel) tokenizeAll(inputs []Input, prefix string, truncate bool) ([][]int32, int, error) {
-	seqs := make([][]int32, len(inputs))
+// tokenizeAll turns req's inputs into token sequences no longer than the
+// model accepts (and req.MaxTokens asks), and counts their tokens. prefix
+// goes before every text input; token ids cannot take one.
+func (m *loadedModel) tokenizeAll(req EmbedRequest, prefix string) ([][]int32, int, error) {
+	limit := m.maxTokens
+	if req.MaxTokens > 0 {
+		limit = min(limit, req.MaxTokens)
+	}
+	var prefixIDs []int32 // what a cut from the start keeps after [CLS]
+	if req.TruncateStart && prefix != "" {
+		var err error
+		if prefixIDs, err = m.tokenizer.Encode(prefix, false); err != nil {
+			return nil, 0, fmt.Errorf("%w: the input type's prefix %q: %w", ErrInvalidInput, prefix, err)
+		}
+	}
+	seqs := make([][]int32, len(req.Inputs))
 	total := 0
-	for i, in := range inputs {
+	for i, in := range req.Inputs {
 		ids := in.Tokens
 		if ids == nil {
 			// An empty text would still encode, as [CLS] [SEP] alone: a
@@ -89,12 +100,16 @@ func (m *loadedModel) tokenizeAll(inputs []Input, prefix string, truncate bool) 
 		if len(ids) == 0 {
 			return nil, 0, fmt.Errorf("%w: input %d is empty", ErrInvalidInput, i)
 		}
-		if len(ids) > m.maxTokens {
-			if !truncate {
-				return nil, 0, fmt.Errorf("%w: input %d has %d tokens but %q accepts at most %d; shorten it or send \"truncate\": true",
-					ErrInputTooLong, i, len(ids), m.entry.Name, m.maxTokens)
+		if len(ids) > m.maxTokens && !req.Truncate {
+			return nil, 0, fmt.Errorf("%w: input %d has %d tokens but %q accepts at most %d; shorten it or send \"truncate\": true",
+				ErrInputTooLong, i, len(ids), m.entry.Name, m.maxTokens)
+		}
+		if len(ids) > limit {
+			if req.TruncateStart {
+				ids = m.truncateStart(ids, limit, prefixIDs)
+			} else {
+				ids = m.truncate(ids, limit)
 			}
-			ids = m.truncate(ids)
 		}
 		seqs[i] = ids
 		total += len(ids)
@@ -102,16 +117,35 @@ func (m *loadedModel) tokenizeAll(inputs []Input, prefix string, truncate bool) 
 	return seqs, total, nil
 }
 
-// truncate cuts ids to maxTokens, keeping a closing special token ([SEP],
-// </s>) at the end as the tokenizer placed it, which is how Hugging Face
-// tokenizers truncate.
-func (m *loadedModel) truncate(ids []int32) []int32 {
+// truncate cuts ids to limit tokens, keeping a closing special token
+// ([SEP], </s>) at the end as the tokenizer placed it, which is how Hugging
+// Face tokenizers truncate.
+func (m *loadedModel) truncate(ids []int32, limit int) []int32 {
 	last := ids[len(ids)-1]
-	cut := append([]int32(nil), ids[:m.maxTokens]...)
+	cut := append([]int32(nil), ids[:limit]...)
 	if m.model.IsControl(last) {
 		cut[len(cut)-1] = last
 	}
 	return cut
+}
+
+// truncateStart cuts ids to limit tokens from the start, keeping an opening
+// special token ([CLS], <s>) and after it as much of prefixIDs as the text
+// began with: the input type's prefix tells the model what the rest is.
+func (m *loadedModel) truncateStart(ids []int32, limit int, prefixIDs []int32) []int32 {
+	head := 0
+	if m.model.IsControl(ids[0]) {
+		head = 1
+	}
+	for _, id := range prefixIDs {
+		if head >= len(ids) || ids[head] != id {
+			break
+		}
+		head++
+	}
+	head = min(head, limit-1) // the tail keeps at least the closing token
+	cut := append([]int32(nil), ids[:head]...)
+	return append(cut, ids[len(ids)-(limit-head):]...)
 }
 
 func l2Normalize(v []float32) {

@@ -137,19 +137,31 @@ func (s *server) embedRequest(f embedFields) (backend.EmbedRequest, error) {
 	if err != nil {
 		return backend.EmbedRequest{}, err
 	}
-	if len(inputs) > s.cfg.MaxClientBatchSize {
-		return backend.EmbedRequest{}, tooMany(f.inputsParam, "inputs", len(inputs), s.cfg.MaxClientBatchSize)
+	req, err := s.newEmbedRequest(f.model, inputs, f.inputsParam, "dimensions", f.dimensions)
+	if err != nil {
+		return backend.EmbedRequest{}, err
 	}
-	req := backend.EmbedRequest{Model: f.model, Inputs: inputs, Truncate: s.cfg.AutoTruncate, InputType: f.inputType}
 	if f.truncate != nil {
 		req.Truncate = *f.truncate
 	}
-	if f.dimensions != nil {
-		if *f.dimensions < 1 {
-			return backend.EmbedRequest{}, invalidField("dimensions",
-				`"dimensions" must be a positive integer, not %d; leave it out to get the model's full size`, *f.dimensions)
+	req.InputType = f.inputType
+	return req, nil
+}
+
+// newEmbedRequest checks what every embeddings route checks, the number of
+// inputs and the dimensions (named dimensionsParam on the wire), and builds
+// the engine request with the server's default truncation.
+func (s *server) newEmbedRequest(model string, inputs []backend.Input, inputsParam, dimensionsParam string, dimensions *int) (backend.EmbedRequest, error) {
+	if len(inputs) > s.cfg.MaxClientBatchSize {
+		return backend.EmbedRequest{}, tooMany(inputsParam, "inputs", len(inputs), s.cfg.MaxClientBatchSize)
+	}
+	req := backend.EmbedRequest{Model: model, Inputs: inputs, Truncate: s.cfg.AutoTruncate}
+	if dimensions != nil {
+		if *dimensions < 1 {
+			return backend.EmbedRequest{}, invalidField(dimensionsParam,
+				`%q must be a positive integer, not %d; leave it out to get the model's full size`, dimensionsParam, *dimensions)
 		}
-		req.Dimensions = *f.dimensions
+		req.Dimensions = *dimensions
 	}
 	return req, nil
 }

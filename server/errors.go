@@ -20,18 +20,25 @@ type apiFamily int
 const (
 	familyOpenAI apiFamily = iota // also used by our own routes and 404s
 	familyTEI
-	familyCohere // Cohere and Jina rerank routes
+	familyCohere // Cohere's and Jina's rerank and embed routes
 )
 
 // routeFamily is the envelope of the route at path, set before the router
 // runs so that a 405 speaks it too: a TEI client that GETs /embed reads
 // TEI's error shape. POST /rerank switches to Cohere's when the body holds
-// "documents" (teiOrCohereRerank).
+// "documents" (teiOrCohereRerank). Cohere's paths without a route here
+// (/v1/embed-jobs, anything under /v2/: OpenAI has no v2) get a 404 in
+// Cohere's envelope, which its clients can read.
 func routeFamily(path string) apiFamily {
 	switch path {
 	case "/embed", "/rerank", "/tokenize":
 		return familyTEI
-	case "/v1/rerank", "/v2/rerank":
+	case "/v1/rerank":
+		return familyCohere
+	}
+	switch {
+	case strings.HasPrefix(path, "/v2/"),
+		strings.HasPrefix(path, "/v1/embed") && !strings.HasPrefix(path, "/v1/embeddings"):
 		return familyCohere
 	}
 	return familyOpenAI

@@ -90,6 +90,8 @@ func New(engine Engine, cfg Config, logger zerolog.Logger) http.Handler {
 	r.HandleFunc("/embed", s.teiEmbed).Methods(http.MethodPost)
 	r.HandleFunc("/v1/rerank", s.cohereRerankV1).Methods(http.MethodPost)
 	r.HandleFunc("/v2/rerank", s.cohereRerankV2).Methods(http.MethodPost)
+	r.HandleFunc("/v1/embed", s.cohereEmbedV1).Methods(http.MethodPost)
+	r.HandleFunc("/v2/embed", s.cohereEmbedV2).Methods(http.MethodPost)
 	r.HandleFunc("/rerank", s.teiOrCohereRerank).Methods(http.MethodPost)
 	r.HandleFunc("/tokenize", s.teiTokenize).Methods(http.MethodPost)
 	r.HandleFunc("/v1/models", s.openAIModels).Methods(http.MethodGet, http.MethodHead)

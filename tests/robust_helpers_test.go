@@ -74,6 +74,16 @@ func envelopeOf(path string, body []byte) envelope {
 	return openAIEnvelope
 }
 
+// notFoundEnvelope is the envelope of a 404 for a path that extends path:
+// Cohere's under Cohere's paths that OpenAI does not share (/v2/…,
+// /v1/embed…), our own (OpenAI's) elsewhere.
+func notFoundEnvelope(path string) envelope {
+	if strings.HasPrefix(path, "/v2/") || strings.HasPrefix(path, "/v1/embed") && !strings.HasPrefix(path, "/v1/embeddings") {
+		return cohereEnvelope
+	}
+	return openAIEnvelope
+}
+
 // documentedStatuses are the statuses README lists for requests a client
 // got wrong (503 is for server states none of these tests create).
 var documentedStatuses = map[int]bool{

@@ -303,7 +303,7 @@ func TestRobustHostileRequests(t *testing.T) {
 					}
 					env := envelopeOf(rt.path, c.body)
 					if r.status == http.StatusNotFound {
-						env = openAIEnvelope // no route: our own envelope
+						env = notFoundEnvelope(rt.path)
 					}
 					// /rerank reads the body to tell Cohere's request from
 					// TEI's; what it refuses before that (the method, the
