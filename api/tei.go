@@ -82,3 +82,35 @@ type TEIToken struct {
 	Start   *int   `json:"start"`
 	Stop    *int   `json:"stop"`
 }
+
+// TEIDecodeRequest is the body of POST /decode, which answers with a bare
+// []string, one text per id list (a single list too, as in TEI).
+type TEIDecodeRequest struct {
+	// IDs is int[] | int[][].
+	IDs json.RawMessage `json:"ids"`
+	// SkipSpecialTokens absent means true, as in TEI.
+	SkipSpecialTokens *bool  `json:"skip_special_tokens"`
+	Model             string `json:"model"` // our extension, as in /embed
+}
+
+// TEISimilarityRequest is the body of POST /similarity, which answers with
+// a bare []float32: the cosine similarity of each sentence to the source
+// sentence.
+type TEISimilarityRequest struct {
+	Inputs     TEISimilarityInput       `json:"inputs"`
+	Parameters *TEISimilarityParameters `json:"parameters"`
+	Model      string                   `json:"model"` // our extension, as in /embed
+}
+
+// TEISimilarityInput is Hugging Face's sentence-similarity input.
+type TEISimilarityInput struct {
+	SourceSentence string   `json:"source_sentence"`
+	Sentences      []string `json:"sentences"`
+}
+
+// TEISimilarityParameters are /embed's fields of the same names.
+type TEISimilarityParameters struct {
+	Truncate            *bool   `json:"truncate"`
+	TruncationDirection string  `json:"truncation_direction"`
+	PromptName          *string `json:"prompt_name"`
+}

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"errors"
+	"time"
 
 	"github.com/rerank-api/rerank-api/catalog"
 )
@@ -160,10 +161,30 @@ type Token struct {
 	Start, Stop int
 }
 
+// DecodeRequest asks for the text of token id sequences: Tokenize's
+// inverse, with the model's own tokenizer.
+type DecodeRequest struct {
+	// Model as in TokenizeRequest.
+	Model  string
+	Inputs [][]int32
+	// SkipSpecial leaves special tokens ([CLS], [SEP], [UNK]) out.
+	SkipSpecial bool
+}
+
+// DecodeResult holds one text per input, in input order.
+type DecodeResult struct {
+	Model string
+	Texts []string
+}
+
 // ModelStatus is a catalog entry with its local state (GET /models sends
 // it as api.ModelStatus).
 type ModelStatus struct {
 	catalog.Entry
 	Downloaded bool
 	Loaded     bool
+	// Size and Modified are the GGUF file's, when it is downloaded
+	// (Ollama's GET /api/tags lists them).
+	Size     int64
+	Modified time.Time
 }

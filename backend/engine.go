@@ -167,8 +167,10 @@ func (e *Engine) Models() []ModelStatus {
 	entries := e.catalog.Entries()
 	out := make([]ModelStatus, len(entries))
 	for i, entry := range entries {
-		_, err := os.Stat(entry.ModelPath(e.cfg.ModelsDir))
-		out[i] = ModelStatus{Entry: entry, Downloaded: err == nil, Loaded: e.pool.Loaded(entry.Name)}
+		out[i] = ModelStatus{Entry: entry, Loaded: e.pool.Loaded(entry.Name)}
+		if fi, err := os.Stat(entry.ModelPath(e.cfg.ModelsDir)); err == nil {
+			out[i].Downloaded, out[i].Size, out[i].Modified = true, fi.Size(), fi.ModTime()
+		}
 	}
 	return out
 }

@@ -28,6 +28,9 @@ type Model interface {
 	TokenText(id int32) string
 	// IsControl reports whether id is a control token such as [CLS].
 	IsControl(id int32) bool
+	// Detokenize is the inverse of Tokenize: the text of ids, with the
+	// special tokens written out when special and left out when not.
+	Detokenize(ids []int32, special bool) (string, error)
 	NewContext(p ContextParams) (InferenceContext, error)
 	Close()
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -61,6 +62,17 @@ func (fakeModel) Tokenize(text string, addSpecial, _ bool) ([]int32, error) {
 
 func (fakeModel) TokenText(id int32) string { return fmt.Sprint("w", id) }
 func (fakeModel) IsControl(id int32) bool   { return id == 1 || id == 2 }
+
+// Detokenize writes each id's vocabulary entry, space-separated.
+func (m fakeModel) Detokenize(ids []int32, special bool) (string, error) {
+	words := []string{}
+	for _, id := range ids {
+		if special || !m.IsControl(id) {
+			words = append(words, m.TokenText(id))
+		}
+	}
+	return " " + strings.Join(words, " "), nil
+}
 
 func (m fakeModel) NewContext(p ContextParams) (InferenceContext, error) {
 	m.r.mu.Lock()
@@ -176,6 +188,20 @@ func TestEngineLoadsThroughRuntime(t *testing.T) {
 	_, err = e.Embed(ctx, EmbedRequest{Model: "reranker", Inputs: inputs})
 	if !errors.Is(err, ErrWrongKind) || strings.Contains(err.Error(), "/") {
 		t.Errorf("embedding with a reranker: %v, want ErrWrongKind naming no route", err)
+	}
+
+	// Decode is the model's Detokenize, its leading space trimmed, for any
+	// kind of model; an id outside the vocabulary is named.
+	decoded, err := e.Decode(ctx, DecodeRequest{Model: "reranker", Inputs: [][]int32{{1, 11, 12, 2}, {}}, SkipSpecial: true})
+	if err != nil || !slices.Equal(decoded.Texts, []string{"w11 w12", ""}) {
+		t.Errorf("decode: %+v, %v; want [w11 w12, \"\"]", decoded, err)
+	}
+	if decoded, err = e.Decode(ctx, DecodeRequest{Model: "embedder", Inputs: [][]int32{{1, 11, 2}}}); err != nil || decoded.Texts[0] != "w1 w11 w2" {
+		t.Errorf("decode with specials: %+v, %v", decoded, err)
+	}
+	_, err = e.Decode(ctx, DecodeRequest{Model: "embedder", Inputs: [][]int32{{11}, {5, 100}}})
+	if !errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), "token id 100") || !strings.Contains(err.Error(), "100)") {
+		t.Errorf("decode past the vocabulary: %v, want ErrInvalidInput naming the id and the vocabulary size", err)
 	}
 
 	e.Close()

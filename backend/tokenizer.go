@@ -25,6 +25,9 @@ type textTokenizer interface {
 	Encode(text string, addSpecial bool) ([]int32, error)
 	// Tokens is Encode with each token's text and offsets, for /tokenize.
 	Tokens(text string, addSpecial bool) ([]Token, error)
+	// Decode is the text of ids, as Hugging Face's tokenizer.decode reads
+	// it back; the ids are within the vocabulary.
+	Decode(ids []int32, skipSpecial bool) (string, error)
 	Close()
 }
 
@@ -43,6 +46,14 @@ type llamaTokenizer struct{ model Model }
 
 func (t llamaTokenizer) Encode(text string, addSpecial bool) ([]int32, error) {
 	return t.model.Tokenize(text, addSpecial, false)
+}
+
+// Decode is llama.cpp's detokenizer. A word-initial piece (WordPiece's
+// "▁word", SentencePiece's "▁" after a BOS) reads as " word", so the text
+// can start with a space, which Hugging Face's decoders strip.
+func (t llamaTokenizer) Decode(ids []int32, skipSpecial bool) (string, error) {
+	text, err := t.model.Detokenize(ids, !skipSpecial)
+	return strings.TrimPrefix(text, " "), err
 }
 
 func (t llamaTokenizer) Close() {}
@@ -197,6 +208,10 @@ func (j japaneseTokenizer) Tokens(text string, addSpecial bool) ([]Token, error)
 		out = append(out, special(j.t.SEP()))
 	}
 	return out, nil
+}
+
+func (j japaneseTokenizer) Decode(ids []int32, skipSpecial bool) (string, error) {
+	return j.t.Decode(ids, skipSpecial), nil
 }
 
 func (j japaneseTokenizer) Close() { j.t.Close() }

@@ -1,5 +1,5 @@
 // Package server is rerank-api's HTTP layer: it decodes OpenAI-, Cohere-,
-// Jina- and TEI-compatible requests, validates them, hands them to an Engine
+// Jina-, TEI- and Ollama-compatible requests, validates them, hands them to an Engine
 // and encodes the results and errors in each API's own wire format.
 //
 // It speaks HTTP and nothing else. It must not tokenize, load models, touch

@@ -87,9 +87,8 @@ func (s *server) teiEmbed(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if d := req.TruncationDirection; d != "" && !strings.EqualFold(d, "right") {
-		writeError(w, r, invalidField("truncation_direction",
-			`"truncation_direction" %q is not supported; only "Right" is`, d))
+	if err := checkTruncationDirection(req.TruncationDirection); err != nil {
+		writeError(w, r, err)
 		return
 	}
 	inputType, err := parseInputType("prompt_name", req.PromptName, promptNames)
@@ -117,6 +116,15 @@ func (s *server) teiEmbed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, r, http.StatusOK, res.Vectors)
+}
+
+// checkTruncationDirection refuses TEI's "Left": we only cut on the right,
+// and ignoring it would embed the wrong tokens.
+func checkTruncationDirection(d string) error {
+	if d != "" && !strings.EqualFold(d, "right") {
+		return invalidField("truncation_direction", `"truncation_direction" %q is not supported; only "Right" is`, d)
+	}
+	return nil
 }
 
 // embedFields are the request fields OpenAI and TEI share, still as they

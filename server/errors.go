@@ -21,6 +21,7 @@ const (
 	familyOpenAI apiFamily = iota // also used by our own routes and 404s
 	familyTEI
 	familyCohere // Cohere's and Jina's rerank and embed routes
+	familyOllama // everything under /api/
 )
 
 // routeFamily is the envelope of the route at path, set before the router
@@ -28,15 +29,18 @@ const (
 // TEI's error shape. POST /rerank switches to Cohere's when the body holds
 // "documents" (teiOrCohereRerank). Cohere's paths without a route here
 // (/v1/embed-jobs, anything under /v2/: OpenAI has no v2) get a 404 in
-// Cohere's envelope, which its clients can read.
+// Cohere's envelope, which its clients can read; likewise Ollama's under
+// /api/.
 func routeFamily(path string) apiFamily {
 	switch path {
-	case "/embed", "/rerank", "/tokenize":
+	case "/embed", "/rerank", "/tokenize", "/decode", "/similarity":
 		return familyTEI
 	case "/v1/rerank":
 		return familyCohere
 	}
 	switch {
+	case strings.HasPrefix(path, "/api/"):
+		return familyOllama
 	case strings.HasPrefix(path, "/v2/"),
 		strings.HasPrefix(path, "/v1/embed") && !strings.HasPrefix(path, "/v1/embeddings"):
 		return familyCohere
@@ -200,6 +204,9 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	case familyCohere:
 		writeJSON(w, r, ae.status, api.CohereError{ID: ri.id, Message: ae.message})
+		return
+	case familyOllama:
+		writeJSON(w, r, ae.status, api.OllamaError{Error: ae.message})
 		return
 	}
 	writeJSON(w, r, ae.status, api.OpenAIErrorResponse{Error: api.OpenAIError{

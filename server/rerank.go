@@ -154,9 +154,8 @@ func CohereRerankResponse(id, version string, res *backend.RerankResult, documen
 }
 
 func (s *server) serveTEIRerank(w http.ResponseWriter, r *http.Request, req api.TEIRerankRequest) {
-	if d := req.TruncationDirection; d != "" && !strings.EqualFold(d, "right") {
-		writeError(w, r, invalidField("truncation_direction",
-			`"truncation_direction" %q is not supported; only "Right" is`, d))
+	if err := checkTruncationDirection(req.TruncationDirection); err != nil {
+		writeError(w, r, err)
 		return
 	}
 	if strings.TrimSpace(req.Query) == "" {

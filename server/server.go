@@ -34,6 +34,8 @@ type Engine interface {
 	Rerank(ctx context.Context, req backend.RerankRequest) (*backend.RerankResult, error)
 	// Tokenize returns the tokens a model reads for each input.
 	Tokenize(ctx context.Context, req backend.TokenizeRequest) (*backend.TokenizeResult, error)
+	// Decode returns the text of each list of token ids.
+	Decode(ctx context.Context, req backend.DecodeRequest) (*backend.DecodeResult, error)
 	// Models lists every catalog entry with its local state.
 	Models() []backend.ModelStatus
 	// Ready returns nil when the default models can serve, or an error
@@ -94,11 +96,18 @@ func New(engine Engine, cfg Config, logger zerolog.Logger) http.Handler {
 	r.HandleFunc("/v2/embed", s.cohereEmbedV2).Methods(http.MethodPost)
 	r.HandleFunc("/rerank", s.teiOrCohereRerank).Methods(http.MethodPost)
 	r.HandleFunc("/tokenize", s.teiTokenize).Methods(http.MethodPost)
+	r.HandleFunc("/decode", s.teiDecode).Methods(http.MethodPost)
+	r.HandleFunc("/similarity", s.teiSimilarity).Methods(http.MethodPost)
 	r.HandleFunc("/v1/models", s.openAIModels).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/models", s.catalogModels).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/health", s.health).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/ready", s.ready).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/info", s.info).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/api/embed", s.ollamaEmbed).Methods(http.MethodPost)
+	r.HandleFunc("/api/embeddings", s.ollamaLegacyEmbedding).Methods(http.MethodPost)
+	r.HandleFunc("/api/tags", s.ollamaTags).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/api/show", s.ollamaShow).Methods(http.MethodPost)
+	r.HandleFunc("/api/version", s.ollamaVersion).Methods(http.MethodGet, http.MethodHead)
 	r.NotFoundHandler = routeNotFound(r)
 	r.MethodNotAllowedHandler = methodNotAllowed(r)
 	r.Use(recordRoute)

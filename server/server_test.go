@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -36,6 +37,7 @@ type fakeEngine struct {
 	// replaces the default answer (one token per byte).
 	tokenizeRequests []backend.TokenizeRequest
 	tokenize         func(ctx context.Context, req backend.TokenizeRequest) (*backend.TokenizeResult, error)
+	decodeRequests   []backend.DecodeRequest
 }
 
 const fakeDims = 4
@@ -100,6 +102,26 @@ func (f *fakeEngine) Tokenize(ctx context.Context, req backend.TokenizeRequest) 
 			toks = append(toks, backend.Token{ID: int32(text[i]), Text: text[i : i+1], Start: i, Stop: i + 1})
 		}
 		res.Tokens = append(res.Tokens, toks)
+	}
+	return res, nil
+}
+
+// Decode answers each list with its ids joined by "-", and refuses ids of
+// 1000 and more as outside its vocabulary.
+func (f *fakeEngine) Decode(_ context.Context, req backend.DecodeRequest) (*backend.DecodeResult, error) {
+	f.mu.Lock()
+	f.decodeRequests = append(f.decodeRequests, req)
+	f.mu.Unlock()
+	res := &backend.DecodeResult{Model: "default-embedder"}
+	for _, ids := range req.Inputs {
+		words := make([]string, len(ids))
+		for i, id := range ids {
+			if id >= 1000 {
+				return nil, fmt.Errorf("%w: token id %d is outside the model's vocabulary [0, 1000)", backend.ErrInvalidInput, id)
+			}
+			words[i] = fmt.Sprint(id)
+		}
+		res.Texts = append(res.Texts, strings.Join(words, "-"))
 	}
 	return res, nil
 }

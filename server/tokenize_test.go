@@ -93,3 +93,40 @@ func TestTEITokenize(t *testing.T) {
 		}
 	}
 }
+
+func TestTEIDecode(t *testing.T) {
+	for _, tc := range []struct {
+		name, body, want string
+		req              backend.DecodeRequest
+	}{
+		{"one list, defaults", `{"ids":[1,2]}`, `["1-2"]`, backend.DecodeRequest{Inputs: [][]int32{{1, 2}}, SkipSpecial: true}},
+		{"batch with specials", `{"ids":[[1],[2,3]],"skip_special_tokens":false,"model":"m"}`, `["1","2-3"]`,
+			backend.DecodeRequest{Model: "m", Inputs: [][]int32{{1}, {2, 3}}}},
+	} {
+		engine := &fakeEngine{}
+		rec := do(t, newTestServer(engine, Config{}), http.MethodPost, "/decode", tc.body)
+		if rec.Code != http.StatusOK || strings.TrimSpace(rec.Body.String()) != tc.want {
+			t.Errorf("%s: status %d: %s, want %s", tc.name, rec.Code, rec.Body, tc.want)
+		}
+		if len(engine.decodeRequests) != 1 || !reflect.DeepEqual(engine.decodeRequests[0], tc.req) {
+			t.Errorf("%s: engine got %+v, want %+v", tc.name, engine.decodeRequests, tc.req)
+		}
+	}
+
+	for _, tc := range []struct {
+		name, body, errorType, mentions string
+	}{
+		{"missing", `{}`, "Validation", `"ids"`},
+		{"text", `{"ids":"hello"}`, "Validation", "/tokenize"},
+		{"texts", `{"ids":["hello"]}`, "Validation", "/tokenize"},
+		{"not integers", `{"ids":[1.5]}`, "Validation", "integer"},
+		{"empty", `{"ids":[]}`, "Empty", "empty"},
+		{"outside the vocabulary", `{"ids":[[1],[5,1000]]}`, "Validation", "token id 1000"},
+	} {
+		rec := do(t, newTestServer(&fakeEngine{}, Config{}), http.MethodPost, "/decode", tc.body)
+		e := decode[api.TEIError](t, rec)
+		if rec.Code != http.StatusBadRequest || e.ErrorType != tc.errorType || !strings.Contains(e.Error, tc.mentions) {
+			t.Errorf("%s: status %d, %+v; want 400 %s mentioning %s", tc.name, rec.Code, e, tc.errorType, tc.mentions)
+		}
+	}
+}

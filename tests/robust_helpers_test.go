@@ -59,7 +59,7 @@ const (
 // when the body carries "documents" and no "texts", in TEI's otherwise.
 func envelopeOf(path string, body []byte) envelope {
 	switch path {
-	case "/embed", "/tokenize":
+	case "/embed", "/tokenize", "/decode", "/similarity":
 		return teiEnvelope
 	case "/v1/rerank", "/v2/rerank":
 		return cohereEnvelope

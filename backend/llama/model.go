@@ -221,6 +221,34 @@ func (m *Model) IsControl(id int32) bool {
 	return bool(C.llama_vocab_is_control(m.vocab, C.llama_token(id)))
 }
 
+// Detokenize is llama.cpp's inverse of Tokenize for every vocabulary type
+// (WordPiece's phantom spaces, SentencePiece's "▁" and byte pieces,
+// byte-level BPE), with clean_up_tokenization_spaces where the GGUF asks
+// for it. special writes control tokens ([CLS], </s>) out; without it they
+// are left out. An id outside the vocabulary is an error: llama.cpp would
+// throw on it.
+func (m *Model) Detokenize(ids []int32, special bool) (string, error) {
+	if len(ids) == 0 {
+		return "", nil
+	}
+	toks := make([]C.llama_token, len(ids))
+	for i, id := range ids {
+		if id < 0 || int(id) >= m.Info.VocabSize {
+			return "", fmt.Errorf("token id %d is outside the vocabulary [0, %d)", id, m.Info.VocabSize)
+		}
+		toks[i] = C.llama_token(id)
+	}
+	buf := make([]byte, 8*len(ids)+16)
+	for {
+		n := C.llama_detokenize(m.vocab, &toks[0], C.int32_t(len(toks)), (*C.char)(unsafe.Pointer(&buf[0])), C.int32_t(len(buf)), C.bool(!special), C.bool(special))
+		if n < 0 {
+			buf = make([]byte, int(-n))
+			continue
+		}
+		return string(buf[:n]), nil
+	}
+}
+
 // Close frees the model's weights.
 func (m *Model) Close() {
 	if m.c != nil {

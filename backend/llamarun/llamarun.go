@@ -20,8 +20,8 @@ func (Runtime) LoadModel(path string, p backend.ModelParams) (backend.Model, err
 	return model{m}, nil
 }
 
-// model is a llama.Model; Meta, Tokenize, TokenText, IsControl and Close
-// are its own.
+// model is a llama.Model; Meta, Tokenize, TokenText, IsControl,
+// Detokenize and Close are its own.
 type model struct{ *llama.Model }
 
 func (m model) Info() backend.ModelInfo {

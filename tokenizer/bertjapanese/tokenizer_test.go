@@ -189,3 +189,17 @@ func TestInvalidUTF8(t *testing.T) {
 		t.Errorf("got  %v\nwant %v", got, want)
 	}
 }
+
+// Decode reads ids back as transformers does: "##" pieces glued on, words
+// space-separated, no space before punctuation, specials kept or skipped.
+func TestDecode(t *testing.T) {
+	tk := newTokenizer(t, config(t, `{"do_lower_case": true}`), smallVocab, "")
+	// [CLS] 東京 ##都 に 住む un ##aff ##able hello , world ! [SEP]
+	ids := []int32{2, 5, 6, 8, 9, 13, 14, 15, 16, 17, 18, 12, 3}
+	if got, want := tk.Decode(ids, true), "東京都 に 住む unaffable hello, world!"; got != want {
+		t.Errorf("skipping specials: %q, want %q", got, want)
+	}
+	if got, want := tk.Decode(ids[:3], false), "[CLS] 東京都"; got != want {
+		t.Errorf("with specials: %q, want %q", got, want)
+	}
+}

@@ -1,0 +1,58 @@
+package tests
+
+import (
+	"math"
+	"testing"
+
+	"github.com/rerank-api/rerank-api/api"
+)
+
+// /similarity is the cosine of the reference embeddings of the source
+// sentence and each sentence.
+func TestTEISimilarity(t *testing.T) {
+	m := shared.models["tiny-cls"]
+	source, sentences := texts[1], []string{texts[1], texts[2], texts[4]}
+	var got []float32
+	r := shared.srv.post(t, "/similarity", map[string]any{
+		"model":  "tiny-cls",
+		"inputs": map[string]any{"source_sentence": source, "sentences": sentences},
+	}, &got)
+	if r.StatusCode != 200 || len(got) != len(sentences) {
+		t.Fatalf("status %d, %d similarities", r.StatusCode, len(got))
+	}
+	want := make([]float32, 0)
+	for _, x := range m.expectedEmbedding(m.ids(source), 0) {
+		want = append(want, float32(x))
+	}
+	for i, text := range sentences {
+		if cos := cosine(want, m.expectedEmbedding(m.ids(text), 0)); math.Abs(float64(got[i])-cos) > tolerance {
+			t.Errorf("sentence %d (%q): %.4f, want %.4f", i, text, got[i], cos)
+		}
+	}
+}
+
+// /decode reads back the ids /tokenize gives, specials skipped or kept.
+func TestTEIDecodeRoundTrip(t *testing.T) {
+	text := texts[2]
+	var toks [][]api.TEIToken
+	if r := shared.srv.post(t, "/tokenize", map[string]any{"model": "tiny-cls", "inputs": text}, &toks); r.StatusCode != 200 || len(toks) != 1 {
+		t.Fatalf("tokenize: status %d", r.StatusCode)
+	}
+	ids := make([]int32, len(toks[0]))
+	for i, tok := range toks[0] {
+		ids[i] = tok.ID
+	}
+	var got []string
+	if r := shared.srv.post(t, "/decode", map[string]any{"model": "tiny-cls", "ids": ids}, &got); r.StatusCode != 200 || len(got) != 1 || got[0] != text {
+		t.Errorf("decode: status %d, %q; want [%q]", r.StatusCode, got, text)
+	}
+	if r := shared.srv.post(t, "/decode", map[string]any{"model": "tiny-cls", "ids": [][]int32{ids}, "skip_special_tokens": false}, &got); r.StatusCode != 200 ||
+		len(got) != 1 || got[0] != "[CLS] "+text+"[SEP]" {
+		t.Errorf("decode with specials: status %d, %q", r.StatusCode, got)
+	}
+
+	var e api.TEIError
+	if r := shared.srv.post(t, "/decode", map[string]any{"model": "tiny-cls", "ids": []int32{ids[1], 1 << 30}}, &e); r.StatusCode != 400 || e.ErrorType != "Validation" {
+		t.Errorf("an id outside the vocabulary: status %d, %+v", r.StatusCode, e)
+	}
+}
