@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -286,7 +287,13 @@ func (s *server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) err
 	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.cfg.PayloadLimit))
+	body := bufio.NewReader(http.MaxBytesReader(w, r.Body, s.cfg.PayloadLimit))
+	// A JSON null decodes into any struct as its zero value, which some
+	// routes would take for a valid empty request (Ollama's preload).
+	if first, ok := firstNonSpace(body); ok && first == 'n' {
+		return invalidJSON("the body must be a JSON object, not null")
+	}
+	dec := json.NewDecoder(body)
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)
 	}
@@ -298,6 +305,22 @@ func (s *server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) err
 		return invalidJSON("the body holds more than one JSON value; send a single object")
 	}
 	return nil
+}
+
+// firstNonSpace skips JSON whitespace and peeks at the byte after it.
+func firstNonSpace(r *bufio.Reader) (byte, bool) {
+	for {
+		b, err := r.Peek(1)
+		if err != nil {
+			return 0, false
+		}
+		switch b[0] {
+		case ' ', '\t', '\n', '\r':
+			_, _ = r.ReadByte()
+		default:
+			return b[0], true
+		}
+	}
 }
 
 // checkContentType accepts JSON bodies only, as TEI (axum's Json

@@ -52,7 +52,8 @@ type envelope int
 const (
 	openAIEnvelope envelope = iota // {"object": "list", ...}; {"error": {"message", "type"}}
 	teiEnvelope                    // a bare array; {"error", "error_type"}
-	cohereEnvelope                 // {"id", "results"}; {"id", "message"}
+	cohereEnvelope                 // {"id", "results"} or {"id", "embeddings"}; {"id", "message"}
+	ollamaEnvelope                 // {"model", "embeddings"}; {"error": "..."}
 )
 
 // envelopeOf is the envelope of a POST route. /rerank answers in Cohere's
@@ -61,8 +62,10 @@ func envelopeOf(path string, body []byte) envelope {
 	switch path {
 	case "/embed", "/tokenize", "/decode", "/similarity":
 		return teiEnvelope
-	case "/v1/rerank", "/v2/rerank":
+	case "/v1/rerank", "/v2/rerank", "/v1/embed", "/v2/embed":
 		return cohereEnvelope
+	case "/api/embed":
+		return ollamaEnvelope
 	case "/rerank":
 		var shape struct{ Texts, Documents json.RawMessage }
 		present := func(raw json.RawMessage) bool { return len(raw) > 0 && string(raw) != "null" }
@@ -78,6 +81,9 @@ func envelopeOf(path string, body []byte) envelope {
 // Cohere's under Cohere's paths that OpenAI does not share (/v2/…,
 // /v1/embed…), our own (OpenAI's) elsewhere.
 func notFoundEnvelope(path string) envelope {
+	if strings.HasPrefix(path, "/api/") {
+		return ollamaEnvelope
+	}
 	if strings.HasPrefix(path, "/v2/") || strings.HasPrefix(path, "/v1/embed") && !strings.HasPrefix(path, "/v1/embeddings") {
 		return cohereEnvelope
 	}
@@ -122,6 +128,8 @@ func checkReply(t testing.TB, env envelope, r reply) {
 			ok = isObject && str(fields, "error") != "" && str(fields, "error_type") != ""
 		case cohereEnvelope:
 			ok = isObject && str(fields, "id") != "" && str(fields, "message") != ""
+		case ollamaEnvelope:
+			ok = isObject && str(fields, "error") != ""
 		}
 		if !ok {
 			t.Errorf("status %d: error body is not the route's envelope with a message: %s", r.status, clip(r.body))
@@ -138,7 +146,12 @@ func checkReply(t testing.TB, env envelope, r reply) {
 		ok = json.Unmarshal(r.body, &list) == nil && len(list) > 0
 	case cohereEnvelope:
 		var results []json.RawMessage
-		ok = isObject && str(fields, "id") != "" && json.Unmarshal(fields["results"], &results) == nil && len(results) > 0
+		ok = isObject && str(fields, "id") != "" && (json.Unmarshal(fields["results"], &results) == nil && len(results) > 0 ||
+			len(fields["embeddings"]) > 2)
+	case ollamaEnvelope:
+		// An empty input (a client preloading the model) gets no vectors.
+		var embeddings [][]float64
+		ok = isObject && fields["embeddings"] != nil && json.Unmarshal(fields["embeddings"], &embeddings) == nil
 	}
 	if !ok {
 		t.Errorf("status %d: body is not the route's success envelope: %s", r.status, clip(r.body))

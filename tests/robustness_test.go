@@ -21,6 +21,10 @@ type robustRoute struct {
 	// blank is the status for whitespace-only text: embeddings embed it
 	// ([CLS] [SEP]), rerank refuses a blank query.
 	blank int
+	// empty is the status for an empty text when it is not 400: Ollama
+	// answers an empty input with no embeddings (a client preloading a
+	// model).
+	empty int
 	// many is a request with n inputs or documents, and limit the most
 	// the shared server takes.
 	many  func(n int) map[string]any
@@ -53,7 +57,11 @@ var wrongValues = map[string][]string{
 	"strings": {`"x"`, `5`, `{}`, `[1]`, `[["x"]]`, `[true]`},
 	"inputs": {`{}`, `true`, `5`, `[true]`, `[null]`, `[[[1]]]`, `[[["x"]]]`, `[1.5]`, `[[1.5]]`, `[-1]`, `[99999]`,
 		`[2147483648]`, `[1e400]`, `[]`, `[[]]`, `[{"text":"x"}]`, `[1,"a"]`, `[""]`},
-	"documents": {`"x"`, `5`, `{}`, `[]`, `[1]`, `[null]`, `[true]`, `[[["x"]]]`, `[{"title":"x"}]`, `[{"text":5}]`},
+	// Ollama's input is a string or a list of strings; its dimensions 0
+	// means all of them, as in Ollama.
+	"ollamaInput":      {`{}`, `true`, `5`, `[true]`, `[null]`, `[[["x"]]]`, `[1.5]`, `[{"text":"x"}]`},
+	"ollamaDimensions": {`"5"`, `1.5`, `1e30`, `9223372036854775808`, `-1`, `true`, `[]`},
+	"documents":        {`"x"`, `5`, `{}`, `[]`, `[1]`, `[null]`, `[true]`, `[[["x"]]]`, `[{"title":"x"}]`, `[{"text":5}]`},
 }
 
 // hostileTexts are texts every route must answer 200 for: the JSON decoder
@@ -115,7 +123,7 @@ func (rt robustRoute) cases() []robustCase {
 		}
 	}
 	cs = append(cs,
-		post("empty string", rt.text(""), 400),
+		post("empty string", rt.text(""), cmp.Or(rt.empty, 400)),
 		post("whitespace only", rt.text(" \t\n\u00a0\u3000 "), rt.blank),
 		post("10,000 short inputs", rt.many(10_000), 413),
 		post("body over the payload limit", rt.text(strings.Repeat("dog ", 60_000)), 413),
@@ -263,6 +271,47 @@ func tokenizeRoute(model string) robustRoute {
 	}
 }
 
+func cohereEmbedRoute(name, path, model string) robustRoute {
+	valid := map[string]any{"model": model, "texts": []string{"hello"}, "input_type": "search_document"}
+	post := edgeCase(valid)
+	return robustRoute{
+		name: name, path: path, valid: valid, blank: 200, limit: 100,
+		text: func(s string) map[string]any { return with(valid, "texts", []string{s}) },
+		many: func(n int) map[string]any { return with(valid, "texts", inputs(n, "a")) },
+		fields: map[string]string{"model": "string", "texts": "strings", "input_type": "string",
+			"embedding_types": "strings", "truncate": "string", "output_dimension": "int", "max_tokens": "int"},
+		extra: []robustCase{
+			post("long text, truncate END by default", 200, "texts", []string{nWords(300)}),
+			post("long text, truncate NONE", 400, "texts", []string{nWords(300)}, "truncate", "NONE"),
+			post("long text, truncate START", 200, "texts", []string{nWords(300)}, "truncate", "START"),
+			post("every embedding type", 200, "embedding_types", []string{"float", "int8", "uint8", "binary", "ubinary", "base64"}),
+			post("an unknown embedding type", 400, "embedding_types", []string{"int4"}),
+			post("an unknown input_type", 400, "input_type", "image"),
+			post("an unknown truncate", 400, "truncate", "MIDDLE"),
+			post("output_dimension over the model's", 400, "output_dimension", 65),
+			post("max_tokens 1", 200, "max_tokens", 1),
+			post("missing texts", 400, "texts", nil),
+		},
+	}
+}
+
+func ollamaEmbedRoute(model string) robustRoute {
+	valid := map[string]any{"model": model, "input": "hello"}
+	post := edgeCase(valid)
+	return robustRoute{
+		name: "Ollama embed", path: "/api/embed", valid: valid, blank: 200, empty: 200, limit: 100,
+		text:   func(s string) map[string]any { return with(valid, "input", s) },
+		many:   func(n int) map[string]any { return with(valid, "input", inputs(n, "a")) },
+		fields: map[string]string{"model": "string", "input": "ollamaInput", "truncate": "bool", "dimensions": "ollamaDimensions"},
+		extra: []robustCase{
+			post("long input, truncated by default", 200, "input", nWords(300)),
+			post("long input, truncate false", 400, "input", nWords(300), "truncate", false),
+			post("a tag other than latest", 404, "model", model+":v2"),
+			post("dimensions over the model's", 400, "dimensions", 65),
+		},
+	}
+}
+
 // robustRoutes are every POST route, spread over the shared server's
 // models so each tokenizer (WordPiece, SentencePiece) and head sees the
 // hostile texts.
@@ -276,6 +325,9 @@ func robustRoutes() []robustRoute {
 		cohereRoute("Cohere rerank on /rerank", "/rerank", "tiny-rank"),
 		teiRerankRoute("tiny-nli-rank"),
 		tokenizeRoute("tiny-xlmr-rank"),
+		cohereEmbedRoute("Cohere v1 embed", "/v1/embed", "tiny-cls"),
+		cohereEmbedRoute("Cohere v2 embed", "/v2/embed", "tiny-mean"),
+		ollamaEmbedRoute("tiny-cls"),
 	}
 }
 
