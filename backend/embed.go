@@ -91,10 +91,8 @@ func (m *loadedModel) tokenizeAll(req EmbedRequest, prefix string) ([][]int32, i
 				return nil, 0, fmt.Errorf("%w: input %d is token ids, to which the input type's prefix %q cannot be added; "+
 					"send text, or leave out input_type and put the prefix's tokens in the ids", ErrInvalidInput, i, prefix)
 			}
-			for _, id := range ids {
-				if id < 0 || int(id) >= m.model.Info().VocabSize {
-					return nil, 0, fmt.Errorf("%w: input %d: token id %d is outside the model's vocabulary [0, %d)", ErrInvalidInput, i, id, m.model.Info().VocabSize)
-				}
+			if err := m.checkTokenIDs(i, ids); err != nil {
+				return nil, 0, err
 			}
 		}
 		if len(ids) == 0 {

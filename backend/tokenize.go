@@ -9,10 +9,7 @@ import (
 // text and offsets: what POST /tokenize answers. It serves every model
 // kind, with the tokenizer its embeddings and rerank requests use.
 func (e *Engine) Tokenize(ctx context.Context, req TokenizeRequest) (*TokenizeResult, error) {
-	if len(req.Inputs) == 0 {
-		return nil, fmt.Errorf("%w: no input", ErrInvalidInput)
-	}
-	m, release, err := e.open(ctx, req.Model, "")
+	m, release, err := e.openAnyKind(ctx, req.Model, len(req.Inputs))
 	if err != nil {
 		return nil, err
 	}
@@ -51,28 +48,43 @@ func (m *loadedModel) prefix(t InputType) (string, error) {
 // Decode returns the text of each id sequence, as the model's tokenizer
 // reads it back: what POST /decode answers. It serves every model kind.
 func (e *Engine) Decode(ctx context.Context, req DecodeRequest) (*DecodeResult, error) {
-	if len(req.Inputs) == 0 {
-		return nil, fmt.Errorf("%w: no input", ErrInvalidInput)
-	}
-	m, release, err := e.open(ctx, req.Model, "")
+	m, release, err := e.openAnyKind(ctx, req.Model, len(req.Inputs))
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	vocab := m.model.Info().VocabSize
 	res := &DecodeResult{Model: m.entry.Name, Texts: make([]string, len(req.Inputs))}
 	for i, ids := range req.Inputs {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		for _, id := range ids {
-			if id < 0 || int(id) >= vocab {
-				return nil, fmt.Errorf("%w: input %d: token id %d is outside the model's vocabulary [0, %d)", ErrInvalidInput, i, id, vocab)
-			}
+		if err := m.checkTokenIDs(i, ids); err != nil {
+			return nil, err
 		}
 		if res.Texts[i], err = m.tokenizer.Decode(ids, req.SkipSpecial); err != nil {
 			return nil, fmt.Errorf("%w: input %d: %w", ErrInvalidInput, i, err)
 		}
 	}
 	return res, nil
+}
+
+// openAnyKind opens model for the routes every model kind serves (tokenize,
+// decode), once it is clear the request has inputs.
+func (e *Engine) openAnyKind(ctx context.Context, model string, inputs int) (*loadedModel, func(), error) {
+	if inputs == 0 {
+		return nil, nil, fmt.Errorf("%w: no input", ErrInvalidInput)
+	}
+	return e.open(ctx, model, "")
+}
+
+// checkTokenIDs refuses ids outside the vocabulary of input i: one would
+// fail the whole batch it is merged into, and has no text to decode.
+func (m *loadedModel) checkTokenIDs(i int, ids []int32) error {
+	vocab := m.model.Info().VocabSize
+	for _, id := range ids {
+		if id < 0 || int(id) >= vocab {
+			return fmt.Errorf("%w: input %d: token id %d is outside the model's vocabulary [0, %d)", ErrInvalidInput, i, id, vocab)
+		}
+	}
+	return nil
 }
