@@ -29,6 +29,19 @@ type TEIEmbedRequest struct {
 	Model string `json:"model"`
 }
 
+// TEIEmbedAllRequest is the body of POST /embed_all, which answers with a
+// bare [][][]float32: per input, one vector per token (special tokens
+// included), the model's hidden states before pooling, not normalized. Its
+// fields mean what /embed's of the same names mean; TEI's /embed_all has
+// no normalize or dimensions.
+type TEIEmbedAllRequest struct {
+	Inputs              json.RawMessage `json:"inputs"`
+	Truncate            *bool           `json:"truncate"`
+	TruncationDirection string          `json:"truncation_direction"`
+	PromptName          *string         `json:"prompt_name"`
+	Model               string          `json:"model"` // our extension, as in /embed
+}
+
 // TEIRerankRequest is the body of POST /rerank when it carries "texts".
 type TEIRerankRequest struct {
 	Query string   `json:"query"`

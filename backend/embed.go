@@ -25,11 +25,7 @@ func (e *Engine) Embed(ctx context.Context, req EmbedRequest) (*EmbedResult, err
 	if req.Dimensions > m.width {
 		return nil, fmt.Errorf("%w: dimensions %d is larger than the model's %d", ErrInvalidInput, req.Dimensions, m.width)
 	}
-	prefix, err := m.prefix(req.InputType)
-	if err != nil {
-		return nil, err
-	}
-	seqs, tokens, err := m.tokenizeAll(req, prefix)
+	seqs, tokens, err := m.tokenizeAll(req)
 	if err != nil {
 		return nil, err
 	}
@@ -57,16 +53,20 @@ func (e *Engine) Embed(ctx context.Context, req EmbedRequest) (*EmbedResult, err
 }
 
 // tokenizeAll turns req's inputs into token sequences no longer than the
-// model accepts (and req.MaxTokens asks), and counts their tokens. prefix
-// goes before every text input; token ids cannot take one.
-func (m *loadedModel) tokenizeAll(req EmbedRequest, prefix string) ([][]int32, int, error) {
+// model accepts (and req.MaxTokens asks), and counts their tokens. The
+// input type's prefix goes before every text input; token ids cannot take
+// one.
+func (m *loadedModel) tokenizeAll(req EmbedRequest) ([][]int32, int, error) {
+	prefix, err := m.prefix(req.InputType)
+	if err != nil {
+		return nil, 0, err
+	}
 	limit := m.maxTokens
 	if req.MaxTokens > 0 {
 		limit = min(limit, req.MaxTokens)
 	}
 	var prefixIDs []int32 // what a cut from the start keeps after [CLS]
 	if req.TruncateStart && prefix != "" {
-		var err error
 		if prefixIDs, err = m.tokenizer.Encode(prefix, false); err != nil {
 			return nil, 0, fmt.Errorf("%w: the input type's prefix %q: %w", ErrInvalidInput, prefix, err)
 		}

@@ -19,8 +19,9 @@ import (
 
 // fakeRuntime serves a model from its GGUF's header alone. Its tokenizer
 // gives each word the id 10 + its length, between [CLS] 1 and [SEP] 2; an
-// embedding is (tokens, sum of ids, 1) and a rank score the sum of ids, so
-// a test can tell from the output which sequence was encoded.
+// embedding is (tokens, sum of ids, 1), a rank score the sum of ids and a
+// token vector (id, position, 1), so a test can tell from the output which
+// sequence was encoded.
 type fakeRuntime struct {
 	mu      sync.Mutex
 	open    int // models and contexts not closed
@@ -104,9 +105,15 @@ func (c fakeContext) Encode(seqs [][]int32) ([][]float32, error) {
 		for _, id := range seq {
 			sum += float32(id)
 		}
-		out[i] = []float32{float32(len(seq)), sum, 1}
-		if c.pooling == catalog.PoolingRank {
+		switch c.pooling {
+		case catalog.PoolingRank:
 			out[i] = []float32{sum}
+		case PoolingNone:
+			for pos, id := range seq {
+				out[i] = append(out[i], float32(id), float32(pos), 1)
+			}
+		default:
+			out[i] = []float32{float32(len(seq)), sum, 1}
 		}
 	}
 	return out, nil

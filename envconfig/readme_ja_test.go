@@ -62,9 +62,9 @@ func TestREADMEDriftIsDetected(t *testing.T) {
 		{english, without(japanese, "| `--port` |"), japanese.name, "--port"},
 		{english, without(japanese, "| `MECABRC` |"), japanese.name, "MECABRC"},
 		{english, readme{japanese.name, strings.Replace(japanese.text, "| `7987` |", "| `8080` |", 1)}, japanese.name, "7987"},
-		{english, without(japanese, "/info"), japanese.name, "route /info"},
+		{english, without(japanese, "/info"), japanese.name, "route GET /info"},
 		{english, without(japanese, "rerank-api quantize"), japanese.name, "rerank-api quantize"},
-		{english, without(japanese, "curl -s localhost:7987/health"), japanese.name, "localhost:7987/health"},
+		{english, without(japanese, "curl -s localhost:7987/ready"), japanese.name, "localhost:7987/ready"},
 		{without(english, "make test"), japanese, english.name, "make test"},
 	} {
 		found := false

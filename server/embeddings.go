@@ -87,23 +87,7 @@ func (s *server) teiEmbed(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if err := checkTruncationDirection(req.TruncationDirection); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	inputType, err := parseInputType("prompt_name", req.PromptName, promptNames)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	embedReq, err := s.embedRequest(embedFields{
-		inputs:      req.Inputs,
-		inputsParam: "inputs",
-		model:       req.Model,
-		dimensions:  req.Dimensions,
-		truncate:    req.Truncate,
-		inputType:   inputType,
-	})
+	embedReq, err := s.teiEmbedRequest(req.Inputs, req.Model, req.Truncate, req.TruncationDirection, req.PromptName, req.Dimensions)
 	if err != nil {
 		writeError(w, r, err)
 		return

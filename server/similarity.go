@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/rerank-api/rerank-api/api"
@@ -8,7 +9,8 @@ import (
 )
 
 // teiSimilarity serves TEI's POST /similarity: the cosine similarity of
-// each sentence to the source sentence, from the model's embeddings.
+// each sentence to the source sentence, which the engine computes from the
+// model's embeddings.
 func (s *server) teiSimilarity(w http.ResponseWriter, r *http.Request) {
 	var req api.TEISimilarityRequest
 	if err := s.decodeJSON(w, r, &req); err != nil {
@@ -55,21 +57,17 @@ func (s *server) teiSimilarity(w http.ResponseWriter, r *http.Request) {
 		embedReq.Truncate = *params.Truncate
 	}
 	embedReq.InputType = inputType
-	normalize := true // so that a dot product is the cosine
-	embedReq.Normalize = &normalize
-	res, err := s.embed(r, embedReq)
+	ri := info(r)
+	ri.model, ri.inputs = embedReq.Model, len(embedReq.Inputs)
+	res, err := s.engine.Similarity(r.Context(), embedReq)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	source := res.Vectors[0]
-	scores := make([]float32, len(in.Sentences))
-	for i, v := range res.Vectors[1:] {
-		var dot float64
-		for j := range min(len(source), len(v)) {
-			dot += float64(source[j]) * float64(v[j])
-		}
-		scores[i] = float32(dot)
+	ri.model, ri.tokens, ri.stats = res.Model, res.PromptTokens, res.Stats
+	if len(res.Scores) != len(in.Sentences) {
+		writeError(w, r, fmt.Errorf("the engine returned %d similarities for %d sentences", len(res.Scores), len(in.Sentences)))
+		return
 	}
-	writeJSON(w, r, http.StatusOK, scores)
+	writeJSON(w, r, http.StatusOK, res.Scores)
 }

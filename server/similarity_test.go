@@ -11,6 +11,34 @@ import (
 	"github.com/rerank-api/rerank-api/backend"
 )
 
+// Similarity answers through the same fake as Embed: each input after the
+// first scores the dot product of embed's vectors for it and the first
+// (so a test can pick the scores), or 1/(i+1) without embed.
+func (f *fakeEngine) Similarity(ctx context.Context, req backend.EmbedRequest) (*backend.SimilarityResult, error) {
+	f.mu.Lock()
+	f.requests = append(f.requests, req)
+	f.mu.Unlock()
+	res := &backend.SimilarityResult{Model: "default-embedder"}
+	if f.embed == nil {
+		for i := range req.Inputs[1:] {
+			res.Scores = append(res.Scores, 1/float32(i+1))
+		}
+		return res, nil
+	}
+	embedded, err := f.embed(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range embedded.Vectors[1:] {
+		var dot float32
+		for j := range v {
+			dot += v[j] * embedded.Vectors[0][j]
+		}
+		res.Scores = append(res.Scores, dot)
+	}
+	return res, nil
+}
+
 func TestTEISimilarity(t *testing.T) {
 	unit := map[string][]float32{"src": {1, 0}, "same": {1, 0}, "orthogonal": {0, 1}, "between": {0.6, 0.8}}
 	engine := &fakeEngine{embed: func(_ context.Context, req backend.EmbedRequest) (*backend.EmbedResult, error) {
@@ -29,15 +57,15 @@ func TestTEISimilarity(t *testing.T) {
 	if got, want := decode[[]float32](t, rec), []float32{1, 0, 0.6}; !reflect.DeepEqual(got, want) {
 		t.Errorf("similarities %v, want %v", got, want)
 	}
-	// One embed call with the source first, normalized, with the prompt and
-	// the truncation the parameters ask for.
+	// One engine call with the source first, with the prompt and the
+	// truncation the parameters ask for; normalizing is the engine's.
 	req := engine.lastRequest(t)
 	texts := make([]string, len(req.Inputs))
 	for i, in := range req.Inputs {
 		texts[i] = in.Text
 	}
 	if req.Model != "m" || !reflect.DeepEqual(texts, []string{"src", "same", "orthogonal", "between"}) ||
-		req.Normalize == nil || !*req.Normalize || req.Truncate || req.InputType != backend.InputQuery {
+		req.Truncate || req.InputType != backend.InputQuery {
 		t.Errorf("engine got %+v", req)
 	}
 

@@ -60,11 +60,11 @@ const (
 // when the body carries "documents" and no "texts", in TEI's otherwise.
 func envelopeOf(path string, body []byte) envelope {
 	switch path {
-	case "/embed", "/tokenize", "/decode", "/similarity":
+	case "/embed", "/embed_all", "/tokenize", "/decode", "/similarity":
 		return teiEnvelope
 	case "/v1/rerank", "/v2/rerank", "/v1/embed", "/v2/embed":
 		return cohereEnvelope
-	case "/api/embed":
+	case "/api/embed", "/api/embeddings":
 		return ollamaEnvelope
 	case "/rerank":
 		var shape struct{ Texts, Documents json.RawMessage }
@@ -149,9 +149,12 @@ func checkReply(t testing.TB, env envelope, r reply) {
 		ok = isObject && str(fields, "id") != "" && (json.Unmarshal(fields["results"], &results) == nil && len(results) > 0 ||
 			len(fields["embeddings"]) > 2)
 	case ollamaEnvelope:
-		// An empty input (a client preloading the model) gets no vectors.
+		// An empty input (a client preloading the model) gets no vectors;
+		// the legacy /api/embeddings answers one "embedding".
 		var embeddings [][]float64
-		ok = isObject && fields["embeddings"] != nil && json.Unmarshal(fields["embeddings"], &embeddings) == nil
+		var embedding []float64
+		ok = isObject && (fields["embeddings"] != nil && json.Unmarshal(fields["embeddings"], &embeddings) == nil ||
+			fields["embedding"] != nil && json.Unmarshal(fields["embedding"], &embedding) == nil)
 	}
 	if !ok {
 		t.Errorf("status %d: body is not the route's success envelope: %s", r.status, clip(r.body))

@@ -109,27 +109,16 @@ func (rt robustRoute) cases() []robustCase {
 		for _, v := range wrongValues[kind] {
 			c := post(fmt.Sprintf("%s=%s", field, v), with(rt.valid, field, json.RawMessage(v)), 400)
 			c.inMessage = field
-			if kind == "inputs" {
+			switch kind {
+			case "inputs":
 				c.inMessage = "input" // the engine names token ids' input by index: "input 0"
+			case "ids":
+				c.inMessage = "id" // "ids", or the engine's "token id N"
 			}
 			cs = append(cs, c)
 		}
 	}
-	for _, h := range hostileTexts {
-		if h.raw {
-			cs = append(cs, post(h.name, rt.text(rawPlaceholder(0)), 200, h.text))
-		} else {
-			cs = append(cs, post(h.name, rt.text(h.text), 200))
-		}
-	}
-	cs = append(cs,
-		post("empty string", rt.text(""), cmp.Or(rt.empty, 400)),
-		post("whitespace only", rt.text(" \t\n\u00a0\u3000 "), rt.blank),
-		post("10,000 short inputs", rt.many(10_000), 413),
-		post("body over the payload limit", rt.text(strings.Repeat("dog ", 60_000)), 413),
-		post(fmt.Sprintf("%d inputs, over the limit", rt.limit+1), rt.many(rt.limit+1), 413),
-		post(fmt.Sprintf("%d inputs, the limit", rt.limit), rt.many(rt.limit), 200),
-	)
+	cs = append(cs, rt.textCases(post)...)
 	valid := mustJSON(rt.valid)
 	// JSON only, as TEI and OpenAI: curl -d without -H sends a form.
 	for _, ct := range []string{"-", "text/plain", "application/x-www-form-urlencoded", "text/html", "application/xml", "multipart/form-data; boundary=x", "application/octet-stream", ";;;", "application/json; charset"} {
@@ -328,6 +317,10 @@ func robustRoutes() []robustRoute {
 		cohereEmbedRoute("Cohere v1 embed", "/v1/embed", "tiny-cls"),
 		cohereEmbedRoute("Cohere v2 embed", "/v2/embed", "tiny-mean"),
 		ollamaEmbedRoute("tiny-cls"),
+		embedAllRoute("tiny-mean"),
+		decodeRoute("tiny-cls"),
+		similarityRoute("tiny-cls"),
+		ollamaLegacyRoute("tiny-mean"),
 	}
 }
 
@@ -354,8 +347,8 @@ func TestRobustHostileRequests(t *testing.T) {
 						t.Errorf("status %d, want %d; body %s", r.status, c.want, clip(r.body))
 					}
 					env := envelopeOf(rt.path, c.body)
-					if r.status == http.StatusNotFound {
-						env = notFoundEnvelope(rt.path)
+					if r.status == http.StatusNotFound && c.path != "" {
+						env = notFoundEnvelope(rt.path) // a path no route serves
 					}
 					// /rerank reads the body to tell Cohere's request from
 					// TEI's; what it refuses before that (the method, the

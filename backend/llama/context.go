@@ -57,9 +57,14 @@ func (m *Model) NewContext(p ContextParams) (*Context, error) {
 	pooling := p.Pooling
 	if pooling == PoolingUnspecified {
 		pooling = m.Info.Pooling
+		if pooling == PoolingNone {
+			// A GGUF without pooling serves no sequence vectors; only a
+			// caller asking for PoolingNone gets token vectors.
+			return nil, errors.New(`model has no pooling type; rerank-api needs cls, mean, last or rank — set pooling in the catalog`)
+		}
 	}
 	switch pooling {
-	case PoolingMean, PoolingCLS, PoolingLast:
+	case PoolingMean, PoolingCLS, PoolingLast, PoolingNone:
 	case PoolingRank:
 		if m.Info.ClassOutputs < 1 {
 			return nil, errors.New("rank pooling needs a classification head (cls.output) and this model has none")
@@ -105,18 +110,21 @@ func (m *Model) NewContext(p ContextParams) (*Context, error) {
 }
 
 // Width is the number of floats Encode returns per sequence: the embedding
-// size, or the number of classifier outputs under rank pooling.
+// size, or the number of classifier outputs under rank pooling. Under
+// PoolingNone it is per token: a sequence of n tokens gets n × Width.
 func (c *Context) Width() int { return c.width }
 
 // Pooling is the pooling type the context computes.
 func (c *Context) Pooling() Pooling { return c.pooling }
 
 // Encode runs the model over seqs in one call and returns one pooled vector
-// (or rank scores) per sequence. Vectors are not normalized. The batch must
-// fit the context: at most ContextParams.BatchTokens tokens in all, at most
-// ContextParams.Sequences sequences, each no longer than the model's trained
-// context and made of valid token ids. Violations return ErrInvalidBatch
-// instead of reaching llama.cpp's asserts.
+// (or rank scores) per sequence; under PoolingNone, the sequence's token
+// vectors one after another (the hidden states before pooling). Vectors
+// are not normalized. The batch must fit the context: at most
+// ContextParams.BatchTokens tokens in all, at most ContextParams.Sequences
+// sequences, each no longer than the model's trained context and made of
+// valid token ids. Violations return ErrInvalidBatch instead of reaching
+// llama.cpp's asserts.
 func (c *Context) Encode(seqs [][]int32) ([][]float32, error) {
 	if err := c.validate(seqs); err != nil {
 		return nil, err
@@ -150,6 +158,9 @@ func (c *Context) Encode(seqs [][]int32) ([][]float32, error) {
 		return nil, fmt.Errorf("llama.cpp encode failed: %s", encodeFailure(rc))
 	}
 
+	if c.pooling == PoolingNone {
+		return c.tokenVectors(seqs)
+	}
 	out := make([][]float32, len(seqs))
 	flat := make([]float32, len(seqs)*c.width)
 	for s := range seqs {
@@ -159,6 +170,28 @@ func (c *Context) Encode(seqs [][]int32) ([][]float32, error) {
 		}
 		v := flat[s*c.width : (s+1)*c.width : (s+1)*c.width]
 		copy(v, unsafe.Slice((*float32)(unsafe.Pointer(p)), c.width))
+		out[s] = v
+	}
+	return out, nil
+}
+
+// tokenVectors reads every token's output of the batch just run, by its
+// index in the batch: rr_batch_set marks each token an output, and
+// llama_get_embeddings_ith maps batch indices to llama.cpp's output order
+// (a decoder's may differ). Called with c.mu held.
+func (c *Context) tokenVectors(seqs [][]int32) ([][]float32, error) {
+	out := make([][]float32, len(seqs))
+	i := 0
+	for s, seq := range seqs {
+		v := make([]float32, len(seq)*c.width)
+		for t := range seq {
+			p := C.llama_get_embeddings_ith(c.c, C.int32_t(i))
+			if p == nil {
+				return nil, fmt.Errorf("llama.cpp returned no output for token %d of sequence %d", t, s)
+			}
+			copy(v[t*c.width:(t+1)*c.width], unsafe.Slice((*float32)(unsafe.Pointer(p)), c.width))
+			i++
+		}
 		out[s] = v
 	}
 	return out, nil

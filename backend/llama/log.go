@@ -53,10 +53,15 @@ func goLogSink(level C.int, text *C.char) {
 		(*progress)(line)
 	}
 	lineLevel := logLine.level
-	if strings.Contains(line, "possible training context overflow") {
+	switch {
+	case strings.Contains(line, "possible training context overflow"):
 		// Encoders have no KV cache: a context larger than n_ctx_train
 		// only means a batch holds several sequences, each still checked
 		// against n_ctx_train by Context.Encode.
+		lineLevel = zerolog.DebugLevel
+	case strings.Contains(line, "default pooling_type is"):
+		// Overriding the GGUF's pooling is deliberate: a rank model's
+		// embeddings, or a token context (PoolingNone) for /embed_all.
 		lineLevel = zerolog.DebugLevel
 	}
 	currentLogger().WithLevel(lineLevel).Str("component", "llama.cpp").Msg(line)

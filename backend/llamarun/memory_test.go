@@ -23,7 +23,8 @@ import (
 // trained context: the booking, made before the load from the GGUF's
 // header, is compared with the growth of the process's resident memory
 // across the load and one encode at full capacity (one 8192-token input),
-// which touches every page of the compute buffers llama.cpp reserved.
+// which touches every page of the compute buffers llama.cpp reserved; and
+// likewise for the token context of /embed_all, made on its first request.
 //
 // Measured on the tiny model (hidden 64, 4 heads, one worker), x86-64:
 // with flash attention 546 MiB booked for 401 MiB of growth (1.36×), most
@@ -69,6 +70,27 @@ func TestSizeBooksWhatLoadAllocates(t *testing.T) {
 			t.Logf("booked %s, resident memory grew %s (%.2f×)", bytesize.Format(booked), bytesize.Format(grown), ratio)
 			if ratio < 1 || ratio > 2 {
 				t.Errorf("booked %s for %s of growth (%.2f×), want 1× to 2×", bytesize.Format(booked), bytesize.Format(grown), ratio)
+			}
+
+			// The token context /embed_all makes on first use books its
+			// growth the same way, output buffer included. Its buffers
+			// have a worker's shape, so one setting checks it; flash
+			// attention's 8192-token encode is the slow one on a CPU.
+			if flash {
+				return
+			}
+			before = residentBytes(t)
+			tokens, err := e.EmbedAll(context.Background(), backend.EmbedRequest{Model: "long", Inputs: input, Truncate: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			grown = residentBytes(t) - before
+			booked = e.MemoryUsed() - booked
+			ratio = float64(booked) / float64(grown)
+			t.Logf("token context: booked %s, resident memory grew %s (%.2f×)", bytesize.Format(booked), bytesize.Format(grown), ratio)
+			if len(tokens.Vectors[0]) != trained || ratio < 1 || ratio > 2 {
+				t.Errorf("token context: %d token vectors; booked %s for %s of growth (%.2f×), want 1× to 2×",
+					len(tokens.Vectors[0]), bytesize.Format(booked), bytesize.Format(grown), ratio)
 			}
 		})
 	}
