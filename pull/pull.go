@@ -30,6 +30,10 @@ type Puller struct {
 	// UnidicLite is where unidic-lite is downloaded from; nil means the
 	// pinned PyPI release (UnidicLite).
 	UnidicLite *Dictionary
+	// Pulled, when set, is told of every pull this Puller runs, once
+	// however many callers share it: the model, the bytes received from
+	// the hub, and the error, nil when the model is in place (metrics).
+	Pulled func(model string, bytes int64, err error)
 
 	pulls singleflight.Group // by destination
 }
@@ -55,17 +59,22 @@ func (p *Puller) Pull(ctx context.Context, entry catalog.Entry) error {
 	}
 }
 
-func (p *Puller) pull(ctx context.Context, entry catalog.Entry, dest string) error {
+func (p *Puller) pull(ctx context.Context, entry catalog.Entry, dest string) (err error) {
+	var received receivedBytes
+	if p.Pulled != nil {
+		defer func() { p.Pulled(entry.Name, received.Total(), err) }()
+	}
 	if _, err := os.Stat(dest); err != nil {
-		if err := p.fetch(ctx, entry, dest); err != nil {
+		if err := p.fetch(ctx, entry, dest, received.counting(p.Progress)); err != nil {
 			return err
 		}
 	}
 	return p.pullDictionary(ctx, entry, dest)
 }
 
-// fetch downloads or converts the model to dest.
-func (p *Puller) fetch(ctx context.Context, entry catalog.Entry, dest string) error {
+// fetch downloads or converts the model to dest, telling progress how far
+// each file has got.
+func (p *Puller) fetch(ctx context.Context, entry catalog.Entry, dest string, progress hub.ProgressFunc) error {
 	src := entry.Source
 	if src.Repo == "" {
 		return fmt.Errorf("catalog entry %q has no source.repo to download from; put its GGUF at %s", entry.Name, dest)
@@ -75,14 +84,14 @@ func (p *Puller) fetch(ctx context.Context, entry catalog.Entry, dest string) er
 	}
 	if src.File != "" {
 		p.log("downloading %s from %s", src.File, src.Repo)
-		return p.Hub.Download(ctx, src.Repo, src.Revision, src.File, dest, hub.DownloadOptions{SHA256: src.SHA256, Progress: p.Progress})
+		return p.Hub.Download(ctx, src.Repo, src.Revision, src.File, dest, hub.DownloadOptions{SHA256: src.SHA256, Progress: progress})
 	}
-	return p.convert(ctx, src.Repo, src.Revision, src.Outtype, dest)
+	return p.convert(ctx, src.Repo, src.Revision, src.Outtype, dest, progress)
 }
 
 // convert downloads the checkpoint files a conversion needs into a cache
 // folder beside the models and converts them to dest.
-func (p *Puller) convert(ctx context.Context, repo, revision, outType, dest string) error {
+func (p *Puller) convert(ctx context.Context, repo, revision, outType, dest string, progress hub.ProgressFunc) error {
 	files, err := p.Hub.ListFiles(ctx, repo, revision)
 	if err != nil {
 		return err
@@ -90,7 +99,7 @@ func (p *Puller) convert(ctx context.Context, repo, revision, outType, dest stri
 	include := checkpointFiles(files)
 	dir := filepath.Join(p.ModelsDir, ".checkpoints", strings.ReplaceAll(repo, "/", "--"))
 	p.log("downloading the checkpoint of %s", repo)
-	if err := p.Hub.DownloadRepo(ctx, repo, revision, dir, include, p.Progress); err != nil {
+	if err := p.Hub.DownloadRepo(ctx, repo, revision, dir, include, progress); err != nil {
 		return err
 	}
 	p.log("converting %s to %s", repo, cmp.Or(outType, convert.DefaultOutType))
