@@ -29,6 +29,11 @@ type BatcherConfig struct {
 	// MaxQueuedSequences bounds the queue; beyond it Submit fails with
 	// ErrOverloaded instead of letting latency grow without limit.
 	MaxQueuedSequences int
+	// ObserveQueued and ObserveEncoded, when set, are told the length of
+	// each sequence queued and the size and time of each encode call, for
+	// metrics. They are called without the batcher's lock held.
+	ObserveQueued  func(lengths []int)
+	ObserveEncoded func(sequences, tokens int, took time.Duration)
 }
 
 // BatchStats tells a request how its sequences were served.
@@ -96,10 +101,12 @@ func (b *Batcher) Submit(ctx context.Context, seqs [][]int32) ([][]float32, Batc
 	if len(seqs) == 0 {
 		return nil, BatchStats{}, nil
 	}
+	lengths := make([]int, len(seqs))
 	for i, s := range seqs {
 		if len(s) == 0 || len(s) > b.cfg.MaxTokens {
 			return nil, BatchStats{}, fmt.Errorf("%w: sequence %d has %d tokens; 1..%d allowed", ErrInvalidInput, i, len(s), b.cfg.MaxTokens)
 		}
+		lengths[i] = len(s)
 	}
 	j := &job{ctx: ctx, seqs: seqs, results: make([][]float32, len(seqs)), remaining: len(seqs), done: make(chan struct{}), submitted: time.Now()}
 	b.mu.Lock()
@@ -115,14 +122,19 @@ func (b *Batcher) Submit(ctx context.Context, seqs [][]int32) ([][]float32, Batc
 	b.queued += len(seqs)
 	b.wake.Signal()
 	b.mu.Unlock()
+	if b.cfg.ObserveQueued != nil {
+		b.cfg.ObserveQueued(lengths)
+	}
 
 	select {
 	case <-j.done:
 	case <-ctx.Done():
-		// The worker drops the job when it next looks at the queue; results
-		// of a batch already running are discarded.
+		// Drop the job now rather than when a worker next looks at the
+		// queue: until then its sequences would count against
+		// MaxQueuedSequences. Results of a batch already running are
+		// discarded.
 		b.mu.Lock()
-		b.wake.Signal()
+		b.dropCancelled()
 		b.mu.Unlock()
 		return nil, BatchStats{}, ctx.Err()
 	}
@@ -149,8 +161,10 @@ func (b *Batcher) work(enc Encoder) {
 		}
 		now := time.Now()
 		seqs := make([][]int32, len(batch))
+		tokens := 0
 		for i, p := range batch {
 			seqs[i] = p.job.seqs[p.idx]
+			tokens += len(seqs[i])
 			if p.job.stats.Batches == 0 && p.job.stats.Wait == 0 {
 				p.job.stats.Wait = now.Sub(p.job.submitted)
 			}
@@ -162,6 +176,9 @@ func (b *Batcher) work(enc Encoder) {
 			err = fmt.Errorf("encoder returned %d vectors for %d sequences", len(vecs), len(seqs))
 		}
 		elapsed := time.Since(now)
+		if b.cfg.ObserveEncoded != nil {
+			b.cfg.ObserveEncoded(len(seqs), tokens, elapsed)
+		}
 		b.mu.Lock()
 		b.deliver(batch, vecs, err, elapsed)
 		b.mu.Unlock()
@@ -278,6 +295,13 @@ func (b *Batcher) fail(j *job, err error) {
 		b.queued -= len(j.seqs) - j.next
 		j.next = len(j.seqs) // nothing more of it is scheduled
 	}
+}
+
+// QueuedSequences is how many sequences wait to be scheduled into a batch.
+func (b *Batcher) QueuedSequences() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.queued
 }
 
 // Close stops the workers after the batches in progress and fails queued work.

@@ -257,7 +257,7 @@ func TestOpenAIErrors(t *testing.T) {
 		{name: "model unavailable", body: `{"input":"a"}`, engine: engineError(backend.ErrModelUnavailable, "not downloaded"),
 			status: 503, typ: "server_error", retryAfter: "10"},
 		{name: "overloaded", body: `{"input":"a"}`, engine: engineError(backend.ErrOverloaded, "queue full"),
-			status: 503, typ: "server_error", retryAfter: "1"},
+			status: 429, typ: "server_error", retryAfter: "1"},
 		{name: "other engine error", body: `{"input":"a"}`, engine: engineError(errors.New("llama_decode failed"), "-1"),
 			status: 500, typ: "server_error", inMessage: "llama_decode failed"},
 		{name: "NaN in a vector", body: `{"input":"a"}`, engine: nan, status: 500, typ: "server_error", inMessage: "NaN"},
@@ -366,7 +366,7 @@ func TestTEIErrors(t *testing.T) {
 		{name: "unknown prompt_name", body: `{"inputs":"a","prompt_name":"classification"}`, status: 400, errorType: "Validation"},
 		{name: "too many inputs", cfg: Config{MaxClientBatchSize: 1}, body: `{"inputs":["a","b"]}`, status: 413, errorType: "Validation"},
 		{name: "unknown model", body: `{"inputs":"a","model":"x"}`, engine: engineError(backend.ErrUnknownModel, "x"), status: 404, errorType: "Validation"},
-		{name: "overloaded", body: `{"inputs":"a"}`, engine: engineError(backend.ErrOverloaded, "queue full"), status: 503, errorType: "Overloaded", retryAfter: "1"},
+		{name: "overloaded", body: `{"inputs":"a"}`, engine: engineError(backend.ErrOverloaded, "queue full"), status: 429, errorType: "Overloaded", retryAfter: "1"},
 		{name: "unavailable", body: `{"inputs":"a"}`, engine: engineError(backend.ErrModelUnavailable, "load failed"), status: 503, errorType: "Unhealthy", retryAfter: "10"},
 		{name: "engine failure", body: `{"inputs":"a"}`, engine: engineError(errors.New("boom"), ""), status: 500, errorType: "Backend"},
 	} {

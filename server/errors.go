@@ -33,7 +33,7 @@ const (
 // /api/.
 func routeFamily(path string) apiFamily {
 	switch path {
-	case "/embed", "/rerank", "/tokenize", "/decode", "/similarity":
+	case "/embed", "/embed_all", "/rerank", "/tokenize", "/decode", "/similarity":
 		return familyTEI
 	case "/v1/rerank":
 		return familyCohere
@@ -95,15 +95,21 @@ func tooMany(param, items string, n, limit int) *apiError {
 	}
 }
 
-// Retry-After values: an overloaded queue drains in about a second; a model
-// that is loading or missing needs longer, and polling it fast helps no one.
+// Retry-After values: an overloaded queue drains in about a second, and a
+// request refused by a server shutting down is best retried at once (a load
+// balancer sends it to another replica); a model that is loading or missing
+// needs longer, and polling it fast helps no one.
 const (
 	retryAfterOverloaded  = 1
+	retryAfterDraining    = 1
 	retryAfterUnavailable = 10
 )
 
 // engineErrors maps the backend's sentinel errors to HTTP. The engine's
 // message wraps the sentinel with details and what to do, and is sent as is.
+// Overload is TEI's 429 (router/src/lib.rs: ErrorType::Overloaded →
+// TOO_MANY_REQUESTS); 503 stays for a model that cannot serve (missing,
+// loading, failed) and for a server shutting down (drain.go).
 var engineErrors = []struct {
 	target     error
 	status     int
@@ -117,7 +123,7 @@ var engineErrors = []struct {
 	{backend.ErrInvalidInput, http.StatusBadRequest, "invalid_input", "", 0},
 	{backend.ErrInputTooLong, http.StatusBadRequest, "input_too_long", "input", 0},
 	{backend.ErrModelUnavailable, http.StatusServiceUnavailable, "model_unavailable", "", retryAfterUnavailable},
-	{backend.ErrOverloaded, http.StatusServiceUnavailable, "overloaded", "", retryAfterOverloaded},
+	{backend.ErrOverloaded, http.StatusTooManyRequests, "overloaded", "", retryAfterOverloaded},
 }
 
 // statusClientClosedRequest is nginx's code for a client that left before
@@ -164,7 +170,9 @@ func (e *apiError) openAIType() string {
 	switch {
 	case e.status == http.StatusNotFound:
 		return "not_found_error"
-	case e.status >= http.StatusInternalServerError:
+	case e.status >= http.StatusInternalServerError, e.code == "overloaded":
+		// OpenAI's own "model is overloaded" is a 429 of type server_error:
+		// the client did nothing wrong.
 		return "server_error"
 	default:
 		return "invalid_request_error"
@@ -180,7 +188,7 @@ func (e *apiError) teiType() string {
 		return "Empty"
 	case e.code == "overloaded":
 		return "Overloaded"
-	case e.code == "model_unavailable":
+	case e.code == "model_unavailable", e.code == "shutting_down":
 		return "Unhealthy"
 	case e.status >= http.StatusInternalServerError:
 		return "Backend"
@@ -192,6 +200,7 @@ func (e *apiError) teiType() string {
 // writeError answers with err in the envelope of the route's API family and
 // records it for the request's log line.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	err = explainContextEnd(r, err)
 	ri := info(r)
 	ri.err = err
 	ae := toAPIError(err, ri.id)

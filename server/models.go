@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -54,7 +55,11 @@ func (s *server) health(w http.ResponseWriter, r *http.Request) {
 // ready serves GET /ready: the default models can serve (readiness). It
 // answers 503 with the reason, and Retry-After, until they can.
 func (s *server) ready(w http.ResponseWriter, r *http.Request) {
-	if err := s.engine.Ready(r.Context()); err != nil {
+	err := s.engine.Ready(r.Context())
+	if s.cfg.Drain.Draining() {
+		err = errors.New("the server is shutting down")
+	}
+	if err != nil {
 		info(r).err = err
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterUnavailable))
 		writeJSON(w, r, http.StatusServiceUnavailable, api.Health{Status: "unavailable", Error: err.Error()})

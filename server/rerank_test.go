@@ -229,7 +229,7 @@ func TestRerankErrors(t *testing.T) {
 		{"tei too many", "/rerank", `{"query": "q", "texts": ["a", "b", "c", "d"]}`, nil, 413, "Validation", "3"},
 		{"tei left truncation", "/rerank", `{"query": "q", "texts": ["a"], "truncation_direction": "Left"}`, nil, 400, "Validation", "Right"},
 		{"neither shape", "/rerank", `{"query": "q"}`, nil, 400, "Validation", "texts"},
-		{"tei overloaded", "/rerank", `{"query": "q", "texts": ["a"]}`, engineErr(backend.ErrOverloaded), 503, "Overloaded", "overloaded"},
+		{"tei overloaded", "/rerank", `{"query": "q", "texts": ["a"]}`, engineErr(backend.ErrOverloaded), 429, "Overloaded", "overloaded"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

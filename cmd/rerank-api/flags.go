@@ -52,6 +52,7 @@ func engineFlags() []cli.Flag {
 		flag(envconfig.GPULayers),
 		flag(envconfig.LibDir),
 		flag(envconfig.MaxConcurrentRequests),
+		flag(envconfig.MaxConcurrentPerModel),
 		flag(envconfig.Offline),
 		flag(envconfig.MecabDicdir),
 	}
