@@ -38,15 +38,19 @@ func (m model) Info() backend.ModelInfo {
 }
 
 // NewContext creates a context that takes llama.cpp's most sequences per
-// batch: the batcher, not the context, decides how many it gets.
+// batch, or one per token of a smaller batch: the batcher, not the context,
+// decides how many it gets. More sequences than tokens can never fill a
+// batch, and llama.cpp's graph reservation for mean pooling aborts the
+// process on them (ggml_can_mul_mat).
 func (m model) NewContext(p backend.ContextParams) (backend.InferenceContext, error) {
 	pooling, err := llama.ParsePooling(p.Pooling)
 	if err != nil {
 		return nil, err
 	}
+	sequences := min(llama.MaxSequences, p.BatchTokens)
 	c, err := m.Model.NewContext(llama.ContextParams{
 		BatchTokens:    p.BatchTokens,
-		Sequences:      llama.MaxSequences,
+		Sequences:      sequences,
 		Threads:        p.Threads,
 		Pooling:        pooling,
 		FlashAttention: p.FlashAttention,
@@ -54,12 +58,15 @@ func (m model) NewContext(p backend.ContextParams) (backend.InferenceContext, er
 	if err != nil {
 		return nil, err
 	}
-	return inferenceContext{c}, nil
+	return inferenceContext{c, sequences}, nil
 }
 
 // inferenceContext is a llama.Context; Encode, Width and Close are its own.
-type inferenceContext struct{ *llama.Context }
+type inferenceContext struct {
+	*llama.Context
+	sequences int // llama.cpp's n_seq_max for this context
+}
 
 func (c inferenceContext) Pooling() string { return c.Context.Pooling().String() }
 
-func (c inferenceContext) MaxSequences() int { return llama.MaxSequences }
+func (c inferenceContext) MaxSequences() int { return c.sequences }

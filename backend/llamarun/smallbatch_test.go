@@ -1,0 +1,59 @@
+package llamarun_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/rerank-api/rerank-api/backend"
+	"github.com/rerank-api/rerank-api/catalog"
+	"github.com/rerank-api/rerank-api/internal/reference"
+	"github.com/rerank-api/rerank-api/internal/testmodel"
+)
+
+// A batch budget under llama.cpp's 256 sequences (--max-batch-tokens 64)
+// must still load a mean-pooled model: asking llama.cpp for more sequences
+// than the batch has tokens made its graph reservation abort the process
+// (ggml_can_mul_mat) on the mean-pooling matrix.
+func TestSmallBatchBudgetLoadsMeanPooling(t *testing.T) {
+	for _, budget := range []int{16, 64, 128} {
+		t.Run(fmt.Sprintf("batch=%d", budget), func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := testmodel.Tiny(5, "mean")
+			w := testmodel.Generate(cfg)
+			w.Activation = reference.GELUTanhF16
+			if err := testmodel.WriteGGUF(filepath.Join(dir, "tiny.gguf"), w, cfg, "f32"); err != nil {
+				t.Fatal(err)
+			}
+			cat, err := catalog.New([]byte("models:\n  - {name: tiny, kind: embedding, file: tiny.gguf}\n"), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := backend.New(backend.Config{Runtime: llamaRuntime(t), ModelsDir: dir, Threads: 2, BatchTokens: budget, BudgetBytes: 1 << 30}, cat, zerolog.Nop())
+			defer e.Close()
+
+			texts := []string{"the river", "hello cat", "dog bird fish", "tree", "the slow cat", "mountain river"}
+			inputs := make([]backend.Input, len(texts))
+			for i, text := range texts {
+				inputs[i] = backend.Input{Text: text}
+			}
+			no := false
+			res, err := e.Embed(context.Background(), backend.EmbedRequest{Model: "tiny", Inputs: inputs, Normalize: &no})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, text := range texts {
+				want := reference.Pool(w.Hidden(cfg.ExpectedIDs(text), nil), reference.PoolMean)
+				for j := range want {
+					if d := math.Abs(float64(res.Vectors[i][j]) - want[j]); d > 1e-4 {
+						t.Fatalf("input %d differs from the reference by %.2e", i, d)
+					}
+				}
+			}
+		})
+	}
+}
