@@ -24,7 +24,8 @@ var (
 	ErrInputTooLong = errors.New("input is too long")
 	// ErrModelUnavailable: the model file is missing or failed to load (503).
 	ErrModelUnavailable = errors.New("model is unavailable")
-	// ErrOverloaded: the model's queue is full (503).
+	// ErrOverloaded: too many requests in progress, or the model's queue
+	// is full (429, as TEI answers).
 	ErrOverloaded = errors.New("server is overloaded")
 )
 
@@ -78,6 +79,15 @@ type EmbedResult struct {
 	Vectors [][]float32
 	// PromptTokens counts the tokens actually encoded, special tokens included.
 	PromptTokens int
+	Stats        BatchStats // for the request log
+}
+
+// TokenEmbedResult holds, per input in input order, one vector per token
+// the model read (special tokens included): EmbedAll's answer.
+type TokenEmbedResult struct {
+	Model        string // the catalog name the request resolved to
+	Vectors      [][][]float32
+	PromptTokens int        // tokens encoded, special tokens included
 	Stats        BatchStats // for the request log
 }
 

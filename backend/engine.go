@@ -40,14 +40,20 @@ type Config struct {
 	FlashAttention     bool
 	GPULayers          int
 	MaxQueuedSequences int
-	// MaxConcurrentRequests beyond which requests fail with ErrOverloaded.
-	MaxConcurrentRequests int
+	// MaxConcurrentRequests beyond which requests fail with ErrOverloaded;
+	// MaxConcurrentRequestsPerModel bounds those of one model the same
+	// way, 0 meaning half of MaxConcurrentRequests (see admission).
+	MaxConcurrentRequests         int
+	MaxConcurrentRequestsPerModel int
 	// Runtime loads the models (backend/llamarun's: llama.cpp); without
 	// one every load fails with ErrModelUnavailable.
 	Runtime Runtime
 	// Puller downloads catalog models on their first request; nil (serve
 	// --offline) serves only what is on disk.
 	Puller Puller
+	// Observer is told of batches, loads and evictions (metrics); nil
+	// observes nothing.
+	Observer Observer
 	// PullWait bounds how long a request waits for its model's first
 	// download before it fails with ErrModelUnavailable, the download
 	// going on; 0 means DefaultPullWait, and a negative wait lasts as long
@@ -71,7 +77,9 @@ func (c *Config) applyDefaults() {
 		c.Workers = envconfig.Workers.Default
 	}
 	if c.Threads < 1 {
-		c.Threads = max(1, runtime.NumCPU()/c.Workers)
+		// GOMAXPROCS, not NumCPU: Go sets it from the container's CPU
+		// limit (cgroup cpu.max), where NumCPU counts the node's cores.
+		c.Threads = max(1, runtime.GOMAXPROCS(0)/c.Workers)
 	}
 	if c.BatchTokens < 1 {
 		c.BatchTokens = envconfig.MaxBatchTokens.Default
@@ -82,8 +90,14 @@ func (c *Config) applyDefaults() {
 	if c.MaxConcurrentRequests < 1 {
 		c.MaxConcurrentRequests = envconfig.MaxConcurrentRequests.Default
 	}
+	if c.MaxConcurrentRequestsPerModel < 1 {
+		c.MaxConcurrentRequestsPerModel = max(1, c.MaxConcurrentRequests/2)
+	}
 	if c.MaxQueuedSequences < 1 {
 		c.MaxQueuedSequences = DefaultMaxQueuedSequences
+	}
+	if c.Observer == nil {
+		c.Observer = noObserver{}
 	}
 }
 
@@ -94,7 +108,7 @@ type Engine struct {
 	catalog  *catalog.Catalog
 	pool     *Pool[*loadedModel]
 	log      zerolog.Logger
-	requests chan struct{} // semaphore of MaxConcurrentRequests
+	admitted *admission
 
 	mu         sync.Mutex
 	loadErrors map[string]error // last load failure per model, for /ready
@@ -103,8 +117,9 @@ type Engine struct {
 // New creates an engine; no model is loaded until Preload or a request.
 func New(cfg Config, cat *catalog.Catalog, log zerolog.Logger) *Engine {
 	cfg.applyDefaults()
-	e := &Engine{cfg: cfg, catalog: cat, log: log, requests: make(chan struct{}, cfg.MaxConcurrentRequests), loadErrors: map[string]error{}}
-	e.pool = NewPool[*loadedModel](modelLoader{e}, PoolConfig{BudgetBytes: cfg.BudgetBytes, Devices: cfg.Devices, KeepAlive: cfg.KeepAlive})
+	e := &Engine{cfg: cfg, catalog: cat, log: log, admitted: newAdmission(cfg.MaxConcurrentRequests, cfg.MaxConcurrentRequestsPerModel), loadErrors: map[string]error{}}
+	e.pool = NewPool[*loadedModel](modelLoader{e}, PoolConfig{BudgetBytes: cfg.BudgetBytes, Devices: cfg.Devices, KeepAlive: cfg.KeepAlive,
+		Loaded: cfg.Observer.ModelLoaded, Evicted: cfg.Observer.ModelEvicted})
 	return e
 }
 
@@ -232,10 +247,7 @@ func (e *Engine) acquire(ctx context.Context, name string) (*loadedModel, func()
 			e.loadErrors[name] = err
 			e.mu.Unlock()
 		}
-		if errors.Is(err, ErrBudget) {
-			return nil, nil, fmt.Errorf("%w: %w", ErrOverloaded, err)
-		}
-		return nil, nil, err
+		return nil, nil, budgetError(err)
 	}
 	e.mu.Lock()
 	delete(e.loadErrors, name)
@@ -251,7 +263,7 @@ func (e *Engine) open(ctx context.Context, name string, kind catalog.Kind) (m *l
 	if err != nil {
 		return nil, nil, err
 	}
-	done, err := e.admit()
+	done, err := e.admitted.admit(entry.Name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -263,21 +275,11 @@ func (e *Engine) open(ctx context.Context, name string, kind catalog.Kind) (m *l
 	return m, func() { unref(); done() }, nil
 }
 
-// admit enforces MaxConcurrentRequests.
-func (e *Engine) admit() (func(), error) {
-	select {
-	case e.requests <- struct{}{}:
-		return func() { <-e.requests }, nil
-	default:
-		return nil, fmt.Errorf("%w: %d requests in progress; retry shortly", ErrOverloaded, e.cfg.MaxConcurrentRequests)
-	}
-}
-
 // Close unloads every model.
 func (e *Engine) Close() { e.pool.Close() }
 
-// DefaultBudget is three quarters of the memory available now, or 8 GiB
-// where that cannot be read.
+// DefaultBudget is three quarters of the memory available now (within the
+// container's memory limit, if any), or 8 GiB where that cannot be read.
 func DefaultBudget() uint64 {
 	if avail := availableMemory(); avail > 0 {
 		return avail / 4 * 3
@@ -299,4 +301,18 @@ func checkFinite(v []float32) error {
 		}
 	}
 	return nil
+}
+
+// budgetError says how a request sees a model that does not fit: models in
+// use hold the memory (ErrBudget) is an overload a retry may get past; a
+// model larger than the whole budget cannot be served until the operator
+// changes something.
+func budgetError(err error) error {
+	switch {
+	case errors.Is(err, ErrLargerThanBudget):
+		return fmt.Errorf("%w: %w", ErrModelUnavailable, err)
+	case errors.Is(err, ErrBudget):
+		return fmt.Errorf("%w: %w", ErrOverloaded, err)
+	}
+	return err
 }

@@ -3,6 +3,7 @@ package backend
 import (
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -32,9 +33,19 @@ type loadedModel struct {
 	// logitScores: the cross-encoder's own activation is the identity
 	// (sentence-transformers' activation_fn), so its scores are its logits.
 	logitScores bool
+	// plan is the shape the contexts were made with; the token context
+	// (tokens) takes it too.
+	plan contextPlan
+	// tokens encodes token vectors (/embed_all); made on first use, as few
+	// models are ever asked for them (tokenEncoder).
+	tokensMu sync.Mutex
+	tokens   *tokenEncoder
 }
 
 func (m *loadedModel) Close() {
+	if m.tokens != nil {
+		m.tokens.Close()
+	}
 	if m.batcher != nil {
 		m.batcher.Close()
 	}
@@ -118,7 +129,7 @@ func (m *loadedModel) prepare(path string, cfg Config, log zerolog.Logger) error
 	if err != nil {
 		return err
 	}
-	m.maxTokens = plan.maxTokens
+	m.maxTokens, m.plan = plan.maxTokens, plan
 	if m.tokenizer, err = openTokenizer(m.model, path, m.entry, cfg, log); err != nil {
 		return err
 	}
@@ -131,7 +142,7 @@ func (m *loadedModel) prepare(path string, cfg Config, log zerolog.Logger) error
 			return err
 		}
 	}
-	m.batcher = newModelBatcher(m.contexts, plan.capacity, cfg)
+	m.batcher = newModelBatcher(m.entry.Name, m.contexts, plan.capacity, cfg)
 	return nil
 }
 
@@ -189,8 +200,9 @@ func (m *loadedModel) preparePairs(log zerolog.Logger) error {
 }
 
 // newModelBatcher feeds contexts built for capacity tokens: batches of up
-// to BatchTokens, and a longer sequence alone.
-func newModelBatcher(contexts []InferenceContext, capacity int, cfg Config) *Batcher {
+// to BatchTokens, and a longer sequence alone. It reports to cfg.Observer
+// as model.
+func newModelBatcher(model string, contexts []InferenceContext, capacity int, cfg Config) *Batcher {
 	encoders := make([]Encoder, len(contexts))
 	for i, c := range contexts {
 		encoders[i] = c
@@ -200,6 +212,10 @@ func newModelBatcher(contexts []InferenceContext, capacity int, cfg Config) *Bat
 		MaxTokens:          capacity,
 		MaxSequences:       contexts[0].MaxSequences(),
 		MaxQueuedSequences: cfg.MaxQueuedSequences,
+		ObserveQueued:      func(lengths []int) { cfg.Observer.SequencesQueued(model, lengths) },
+		ObserveEncoded: func(sequences, tokens int, took time.Duration) {
+			cfg.Observer.BatchEncoded(model, sequences, tokens, took)
+		},
 	})
 }
 

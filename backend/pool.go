@@ -57,11 +57,24 @@ type PoolConfig struct {
 	// KeepAlive is how long an idle resource stays loaded: 0 frees it as
 	// soon as its last user releases it, a negative value keeps it forever.
 	KeepAlive time.Duration
+	// Loaded and Evicted, when set, are told of every load (how long it
+	// took, and its error: Size's, no room in the budget, or Load's) and of
+	// every resource unloaded while the pool runs (EvictedForMemory,
+	// EvictedIdle), for metrics. They are called without the pool's lock
+	// held.
+	Loaded  func(key string, took time.Duration, err error)
+	Evicted func(key, reason string)
 }
 
 // ErrBudget is returned when a resource cannot fit a device's memory budget
-// even after evicting everything idle there.
+// even after evicting everything idle there: models in use hold the rest,
+// and a retry later may fit.
 var ErrBudget = errors.New("memory budget exceeded")
+
+// ErrLargerThanBudget is returned when a resource needs more than a
+// device's whole budget (or memory on a device with none): no retry can
+// fit it, only a larger budget or a smaller model.
+var ErrLargerThanBudget = errors.New("larger than the memory budget")
 
 // Pool keeps loaded resources (models) in least-recently-used order under a
 // memory budget per device (RAM and each GPU). Resources in use are
@@ -172,15 +185,18 @@ func (p *Pool[V]) Acquire(ctx context.Context, key string) (V, func(), error) {
 
 func (p *Pool[V]) load(key string, call *loadCall[V]) {
 	defer close(call.done)
+	start := time.Now()
 	size, err := p.loader.Size(key)
 	if err == nil {
 		err = p.reserve(key, size)
 	}
 	if err != nil {
+		p.reportLoaded(key, start, err)
 		p.finishLoad(key, call, err)
 		return
 	}
 	value, err := p.loader.Load(key)
+	p.reportLoaded(key, start, err)
 	p.mu.Lock()
 	delete(p.loading, key)
 	if err != nil {
@@ -218,14 +234,15 @@ func (p *Pool[V]) reserve(key string, size Booking) error {
 	for _, dev := range slices.Sorted(maps.Keys(size)) { // the error names the same device every time
 		budget, ok := p.budgets[dev]
 		if !ok && size[dev] > 0 {
-			return fmt.Errorf("%w: %s needs %s on %s, which has no memory budget", ErrBudget, key, bytesize.Format(size[dev]), dev)
+			return fmt.Errorf("%w: %s needs %s on %s, which has no memory budget", ErrLargerThanBudget, key, bytesize.Format(size[dev]), dev)
 		}
 		if size[dev] > budget {
 			return fmt.Errorf("%w: %s needs %s on %s but its whole budget is %s; %s",
-				ErrBudget, key, bytesize.Format(size[dev]), dev, bytesize.Format(budget), budgetAdvice(dev))
+				ErrLargerThanBudget, key, bytesize.Format(size[dev]), dev, bytesize.Format(budget), budgetAdvice(dev))
 		}
 	}
 	var evicted []V
+	var evictedKeys []string
 	p.mu.Lock()
 	for _, k := range p.lru.Keys() { // oldest first
 		short := p.shortLocked(size)
@@ -238,6 +255,7 @@ func (p *Pool[V]) reserve(key string, size Booking) error {
 		}
 		p.removeLocked(k, s)
 		evicted = append(evicted, s.value)
+		evictedKeys = append(evictedKeys, k)
 	}
 	short := p.shortLocked(size)
 	var err error
@@ -254,6 +272,7 @@ func (p *Pool[V]) reserve(key string, size Booking) error {
 	for _, v := range evicted {
 		v.Close()
 	}
+	p.reportEvicted(EvictedForMemory, evictedKeys...)
 	return err
 }
 
@@ -338,6 +357,22 @@ func (p *Pool[V]) expire(key string, id uint64) {
 	p.removeLocked(key, s)
 	p.mu.Unlock()
 	s.value.Close()
+	p.reportEvicted(EvictedIdle, key)
+}
+
+func (p *Pool[V]) reportLoaded(key string, start time.Time, err error) {
+	if p.cfg.Loaded != nil {
+		p.cfg.Loaded(key, time.Since(start), err)
+	}
+}
+
+func (p *Pool[V]) reportEvicted(reason string, keys ...string) {
+	if p.cfg.Evicted == nil {
+		return
+	}
+	for _, k := range keys {
+		p.cfg.Evicted(k, reason)
+	}
 }
 
 // Loaded reports whether key is loaded now.
@@ -352,6 +387,28 @@ func (p *Pool[V]) Keys() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.lru.Keys()
+}
+
+// Resources returns the loaded resources by key. It is a copy: one may be
+// unloaded by the time the caller looks at it, so the caller may only read
+// what survives a Close.
+func (p *Pool[V]) Resources() map[string]V {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]V, p.lru.Len())
+	for _, k := range p.lru.Keys() {
+		s, _ := p.lru.Peek(k)
+		out[k] = s.value
+	}
+	return out
+}
+
+// Booked returns copies of what is taken (loaded resources and loads in
+// progress) and of the budgets, in bytes by device.
+func (p *Pool[V]) Booked() (used, budgets Booking) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.used), maps.Clone(p.budgets)
 }
 
 // Used is the budget currently taken on every device together, in bytes.

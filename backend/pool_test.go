@@ -119,8 +119,8 @@ func TestPoolModelLargerThanBudget(t *testing.T) {
 	l := &fakeLoader{sizes: map[string]uint64{"huge": 500}}
 	p := NewPool[*fakeResource](l, PoolConfig{BudgetBytes: 100, KeepAlive: -1})
 	_, _, err := p.Acquire(context.Background(), "huge")
-	if !errors.Is(err, ErrBudget) || l.loads.Load() != 0 {
-		t.Fatalf("want ErrBudget without loading, got %v (loads %d)", err, l.loads.Load())
+	if !errors.Is(err, ErrLargerThanBudget) || l.loads.Load() != 0 {
+		t.Fatalf("want ErrLargerThanBudget without loading, got %v (loads %d)", err, l.loads.Load())
 	}
 }
 
@@ -165,8 +165,8 @@ func TestPoolModelLargerThanDeviceBudget(t *testing.T) {
 	gpu1, rel := mustAcquire(t, p, "gpu1")
 	rel()
 	_, _, err := p.Acquire(context.Background(), "huge")
-	if !errors.Is(err, ErrBudget) || !strings.Contains(err.Error(), "on CUDA0 but its whole budget is 100 B") {
-		t.Fatalf("got %v, want ErrBudget naming CUDA0 and its budget", err)
+	if !errors.Is(err, ErrLargerThanBudget) || !strings.Contains(err.Error(), "on CUDA0 but its whole budget is 100 B") {
+		t.Fatalf("got %v, want ErrLargerThanBudget naming CUDA0 and its budget", err)
 	}
 	if gpu1.closed.Load() || !p.Loaded("gpu1") || l.loads.Load() != 1 {
 		t.Fatalf("a model that can never fit evicted gpu1 (closed %v) or was loaded (loads %d)", gpu1.closed.Load(), l.loads.Load())

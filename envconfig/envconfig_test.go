@@ -156,3 +156,26 @@ func TestProxy(t *testing.T) {
 		}
 	}
 }
+
+// Tracing is on when either OTLP endpoint variable is set, unless
+// OTEL_SDK_DISABLED is true, as the OpenTelemetry specification says.
+func TestTracing(t *testing.T) {
+	for _, c := range []struct {
+		endpoint, traces, disabled string
+		want                       bool
+	}{
+		{"", "", "", false},
+		{"http://collector:4318", "", "", true},
+		{"", "http://collector:4318/v1/traces", "", true},
+		{"http://collector:4318", "", "true", false},
+		{"http://collector:4318", "", "TRUE", false},
+		{"http://collector:4318", "", "false", true},
+	} {
+		t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", c.endpoint)
+		t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", c.traces)
+		t.Setenv("OTEL_SDK_DISABLED", c.disabled)
+		if got := Tracing(); got != c.want {
+			t.Errorf("%+v: Tracing() = %v, want %v", c, got, c.want)
+		}
+	}
+}

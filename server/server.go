@@ -19,10 +19,12 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/rerank-api/rerank-api/api"
 	"github.com/rerank-api/rerank-api/backend"
 	"github.com/rerank-api/rerank-api/envconfig"
+	"github.com/rerank-api/rerank-api/metrics"
 )
 
 // Engine is what the server needs from the backend.
@@ -35,6 +37,12 @@ type Engine interface {
 	Rerank(ctx context.Context, req backend.RerankRequest) (*backend.RerankResult, error)
 	// Tokenize returns the tokens a model reads for each input.
 	Tokenize(ctx context.Context, req backend.TokenizeRequest) (*backend.TokenizeResult, error)
+	// EmbedAll returns, per input, one vector per token (/embed_all). The
+	// same context rule applies.
+	EmbedAll(ctx context.Context, req backend.EmbedRequest) (*backend.TokenEmbedResult, error)
+	// Similarity returns the cosine similarity of each input after the
+	// first to the first (/similarity). The same context rule applies.
+	Similarity(ctx context.Context, req backend.EmbedRequest) (*backend.SimilarityResult, error)
 	// Decode returns the text of each list of token ids.
 	Decode(ctx context.Context, req backend.DecodeRequest) (*backend.DecodeResult, error)
 	// Models lists every catalog entry with its local state.
@@ -65,12 +73,35 @@ type Config struct {
 	// Devices lists the compute devices with their free memory now; nil
 	// keeps Info.Devices as given.
 	Devices func() []api.Device
+	// RequestTimeout bounds each request's time (--request-timeout); 0
+	// sets no bound.
+	RequestTimeout time.Duration
+	// Drain, when not nil, is shut down through on SIGTERM (drain.go).
+	Drain *Drain
+	// APIKeys, when not nil, are the keys a request must present (auth.go);
+	// nil serves everyone.
+	APIKeys *APIKeys
+	// PublicRoutes are the paths served without a key; nil means the
+	// flag's default (the probes and /metrics), empty means none.
+	PublicRoutes []string
+	// CORSAllowOrigins are the origins browsers may call from ("*" for
+	// any); empty turns CORS off (cors.go).
+	CORSAllowOrigins []string
+	// TracerProvider, when not nil, records a span per request
+	// (tracing.go); nil traces nothing at no cost.
+	TracerProvider trace.TracerProvider
+	// Metrics records every request and serves GET /metrics; cmd/ passes
+	// the engine's observer too, so one registry holds both. nil gets a
+	// registry of the server's own.
+	Metrics *metrics.Metrics
 }
 
 type server struct {
-	engine Engine
-	cfg    Config
-	log    zerolog.Logger
+	engine  Engine
+	cfg     Config
+	log     zerolog.Logger
+	metrics *metrics.Metrics
+	router  *mux.Router // for the route label of a request refused before routing (metrics.go)
 }
 
 // New returns the HTTP handler serving every route. It never panics on a
@@ -85,12 +116,20 @@ func New(engine Engine, cfg Config, logger zerolog.Logger) http.Handler {
 	if cfg.MaxRerankDocuments <= 0 {
 		cfg.MaxRerankDocuments = envconfig.MaxRerankDocuments.Default
 	}
-	s := &server{engine: engine, cfg: cfg, log: logger}
+	if cfg.PublicRoutes == nil {
+		cfg.PublicRoutes, _ = ParsePublicRoutes(envconfig.PublicRoutes.Default)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
+	s := &server{engine: engine, cfg: cfg, log: logger, metrics: cfg.Metrics}
 
 	r := mux.NewRouter()
+	s.router = r
 	r.HandleFunc("/v1/embeddings", s.openAIEmbeddings).Methods(http.MethodPost)
 	r.HandleFunc("/embeddings", s.openAIEmbeddings).Methods(http.MethodPost)
 	r.HandleFunc("/embed", s.teiEmbed).Methods(http.MethodPost)
+	r.HandleFunc("/embed_all", s.teiEmbedAll).Methods(http.MethodPost)
 	r.HandleFunc("/v1/rerank", s.cohereRerankV1).Methods(http.MethodPost)
 	r.HandleFunc("/v2/rerank", s.cohereRerankV2).Methods(http.MethodPost)
 	r.HandleFunc("/v1/embed", s.cohereEmbedV1).Methods(http.MethodPost)
@@ -104,6 +143,8 @@ func New(engine Engine, cfg Config, logger zerolog.Logger) http.Handler {
 	r.HandleFunc("/health", s.health).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/ready", s.ready).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/info", s.info).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/metrics", s.metrics.Handler()).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/openapi.json", s.openAPI(r)).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/api/embed", s.ollamaEmbed).Methods(http.MethodPost)
 	r.HandleFunc("/api/embeddings", s.ollamaLegacyEmbedding).Methods(http.MethodPost)
 	r.HandleFunc("/api/tags", s.ollamaTags).Methods(http.MethodGet, http.MethodHead)
@@ -116,7 +157,10 @@ func New(engine Engine, cfg Config, logger zerolog.Logger) http.Handler {
 	// Logging and recovery wrap the router rather than going through r.Use,
 	// because mux runs its middleware only for matched routes and 404/405
 	// responses deserve a log line too.
-	return cleanPaths(s.logRequests(recoverPanics(r)))
+	// CORS answers preflights before the key check (browsers send them
+	// without credentials); both run inside logRequests, so a 401 is
+	// logged with its request id, and inside tracing, so it is traced.
+	return cleanPaths(s.logRequests(s.traceRequests(s.allowCORS(s.drainRequests(s.requireAPIKey(s.limitTime(recoverPanics(r))))))))
 }
 
 // cleanPaths serves a path that is not clean ("//v1/embeddings", a base
@@ -143,6 +187,8 @@ type requestInfo struct {
 	tokens int
 	stats  backend.BatchStats
 	err    error // what went wrong, for the log; nil on success
+	// traceID is the request's OpenTelemetry trace, "" when not traced.
+	traceID string
 }
 
 type requestInfoKey struct{}
@@ -212,6 +258,7 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 		ctx := context.WithValue(log.WithContext(r.Context()), requestInfoKey{}, ri)
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r.WithContext(ctx))
+		s.observeRequest(r, ri, sw.status, time.Since(start))
 
 		ev := log.Info()
 		switch {
@@ -237,6 +284,9 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 			ev = ev.Float64("wait_ms", milliseconds(ri.stats.Wait)).
 				Float64("compute_ms", milliseconds(ri.stats.Compute)).
 				Int("batches", ri.stats.Batches)
+		}
+		if ri.traceID != "" {
+			ev = ev.Str("trace_id", ri.traceID)
 		}
 		if ri.err != nil {
 			ev = ev.AnErr("error", ri.err)

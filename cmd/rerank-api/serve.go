@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"github.com/rerank-api/rerank-api/api"
 	"github.com/rerank-api/rerank-api/backend/llama"
 	"github.com/rerank-api/rerank-api/envconfig"
+	"github.com/rerank-api/rerank-api/metrics"
 	"github.com/rerank-api/rerank-api/server"
 )
 
@@ -27,6 +27,13 @@ func serveCommand() *cli.Command {
 		flag(envconfig.PayloadLimit),
 		flag(envconfig.AutoTruncate),
 		flag(envconfig.MaxRerankDocuments),
+		flag(envconfig.RequestTimeout),
+		flag(envconfig.ShutdownDelay),
+		flag(envconfig.ShutdownTimeout),
+		flag(envconfig.APIKey),
+		flag(envconfig.APIKeyFile),
+		flag(envconfig.PublicRoutes),
+		flag(envconfig.CORSAllowOrigin),
 	}
 	flags = append(flags, catalogFlags()...)
 	flags = append(flags, engineFlags()...)
@@ -44,6 +51,34 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	limits, err := lifetimesOf(c)
+	if err != nil {
+		return err
+	}
+	keys, err := loadAPIKeys(c, logger)
+	if err != nil {
+		return err
+	}
+	publicRoutes, err := server.ParsePublicRoutes(c.String(envconfig.PublicRoutes.Flag))
+	if err != nil {
+		return fmt.Errorf("--public-routes: %w", err)
+	}
+	corsOrigins, err := server.ParseCORSOrigins(c.String(envconfig.CORSAllowOrigin.Flag))
+	if err != nil {
+		return fmt.Errorf("--cors-allow-origin: %w", err)
+	}
+	tracer, flushTraces, err := setupTracing(c.Context, logger)
+	if err != nil {
+		return err
+	}
+	// Spans of the last requests leave before the process does.
+	defer func() {
+		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := flushTraces(flushCtx); err != nil {
+			logger.Warn().Err(err).Msg("tracing: not every span was exported")
+		}
+	}()
 	cat, err := loadCatalog(c)
 	if err != nil {
 		return err
@@ -52,11 +87,13 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	engine, err := newEngine(c, cat, platform, logger, false)
+	recorder := metrics.New()
+	engine, err := newEngine(c, cat, platform, logger, false, recorder)
 	if err != nil {
 		return err
 	}
 	defer engine.Close()
+	recorder.Watch(engine)
 	info := infoOf(platform)
 	eff := engine.Config()
 	info.EmbeddingModel, info.RerankerModel = eff.DefaultEmbedding, eff.DefaultReranker
@@ -65,12 +102,14 @@ func serve(c *cli.Context) error {
 
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	reloadAPIKeysOnHangup(ctx, c, keys, logger)
 
 	addr := net.JoinHostPort(c.String(envconfig.Host.Flag), strconv.Itoa(c.Int(envconfig.Port.Flag)))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w", addr, err)
 	}
+	drainState := &server.Drain{}
 	handler := server.New(engine, server.Config{
 		MaxClientBatchSize: c.Int(envconfig.MaxClientBatchSize.Flag),
 		PayloadLimit:       c.Int64(envconfig.PayloadLimit.Flag),
@@ -78,11 +117,23 @@ func serve(c *cli.Context) error {
 		MaxRerankDocuments: c.Int(envconfig.MaxRerankDocuments.Flag),
 		Info:               info,
 		Devices:            func() []api.Device { return apiDevices(llama.Devices()) },
+		APIKeys:            keys,
+		PublicRoutes:       publicRoutes,
+		CORSAllowOrigins:   corsOrigins,
+		TracerProvider:     tracer,
+		RequestTimeout:     limits.request,
+		Drain:              drainState,
+		Metrics:            recorder,
 	}, logger)
 	// A client gets a minute to send a request (2 MB by default) and two to
 	// reuse an idle connection; there is no write timeout, because a request
 	// may wait its turn in a busy model's queue for longer than any fixed bound.
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	// Every request's context derives from requests, which the drain
+	// cancels when --shutdown-timeout runs out.
+	requests, cancelRequests := context.WithCancelCause(context.Background())
+	defer cancelRequests(nil)
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
+		BaseContext: func(net.Listener) context.Context { return requests }}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	logger.Info().Str("addr", ln.Addr().String()).Msg("listening")
@@ -96,11 +147,6 @@ func serve(c *cli.Context) error {
 		return err
 	case <-ctx.Done():
 	}
-	logger.Info().Msg("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	exitOnSecondSignal(stop, logger)
+	return drain(srv, drainState, cancelRequests, limits, logger)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/rerank-api/rerank-api/backend/llamarun"
 	"github.com/rerank-api/rerank-api/catalog"
 	"github.com/rerank-api/rerank-api/envconfig"
+	"github.com/rerank-api/rerank-api/metrics"
 )
 
 // setupLogging configures the global zerolog logger (llama.cpp's log lines
@@ -51,22 +52,24 @@ func loadCatalog(c *cli.Context) (*catalog.Catalog, error) {
 // picked (their memory budgets), after initializing llama.cpp. A
 // server's requests wait a while for a model's first download, and its log
 // gets a line per step; a oneShot command (embed, rerank) waits for the
-// whole download, showing pull's progress bar.
-func newEngine(c *cli.Context, cat *catalog.Catalog, platform llama.Platform, logger zerolog.Logger, oneShot bool) (*backend.Engine, error) {
+// whole download, showing pull's progress bar. recorder, when not nil,
+// gets the engine's batches, loads, evictions and pulls (serve's metrics).
+func newEngine(c *cli.Context, cat *catalog.Catalog, platform llama.Platform, logger zerolog.Logger, oneShot bool, recorder *metrics.Metrics) (*backend.Engine, error) {
 	cfg := backend.Config{
-		ModelsDir:             c.String(envconfig.ModelsDir.Flag),
-		DefaultEmbedding:      c.String(envconfig.EmbeddingModel.Flag),
-		DefaultReranker:       c.String(envconfig.RerankerModel.Flag),
-		Workers:               c.Int(envconfig.Workers.Flag),
-		Threads:               c.Int(envconfig.Threads.Flag),
-		BatchTokens:           c.Int(envconfig.MaxBatchTokens.Flag),
-		FlashAttention:        c.Bool(envconfig.FlashAttention.Flag),
-		GPULayers:             c.Int(envconfig.GPULayers.Flag),
-		Devices:               deviceBudgets(platform),
-		MaxConcurrentRequests: c.Int(envconfig.MaxConcurrentRequests.Flag),
-		MecabDicdir:           c.String(envconfig.MecabDicdir.Flag),
-		MecabRC:               envconfig.MecabRC(),
-		Runtime:               llamarun.Runtime{},
+		ModelsDir:                     c.String(envconfig.ModelsDir.Flag),
+		DefaultEmbedding:              c.String(envconfig.EmbeddingModel.Flag),
+		DefaultReranker:               c.String(envconfig.RerankerModel.Flag),
+		Workers:                       c.Int(envconfig.Workers.Flag),
+		Threads:                       c.Int(envconfig.Threads.Flag),
+		BatchTokens:                   c.Int(envconfig.MaxBatchTokens.Flag),
+		FlashAttention:                c.Bool(envconfig.FlashAttention.Flag),
+		GPULayers:                     c.Int(envconfig.GPULayers.Flag),
+		Devices:                       deviceBudgets(platform),
+		MaxConcurrentRequests:         c.Int(envconfig.MaxConcurrentRequests.Flag),
+		MaxConcurrentRequestsPerModel: c.Int(envconfig.MaxConcurrentPerModel.Flag),
+		MecabDicdir:                   c.String(envconfig.MecabDicdir.Flag),
+		MecabRC:                       envconfig.MecabRC(),
+		Runtime:                       llamarun.Runtime{},
 	}
 	if s := c.String(envconfig.MaxMemory.Flag); s != "" {
 		b, err := parseBytes(s)
@@ -94,7 +97,13 @@ func newEngine(c *cli.Context, cat *catalog.Catalog, platform llama.Platform, lo
 		p := newPuller(cfg.ModelsDir)
 		p.Progress = nil // many requests may wait on a pull; the log gets one line per step
 		p.Log = func(msg string) { logger.Info().Msg(msg) }
+		if recorder != nil {
+			p.Pulled = recorder.Pulled
+		}
 		cfg.Puller = p
+	}
+	if recorder != nil {
+		cfg.Observer = recorder
 	}
 	e := backend.New(cfg, cat, logger)
 	eff := e.Config()
@@ -126,5 +135,5 @@ func oneShotEngine(c *cli.Context, unusedDefault string) (*backend.Engine, error
 	if err != nil {
 		return nil, err
 	}
-	return newEngine(c, cat, platform, logger, true)
+	return newEngine(c, cat, platform, logger, true, nil)
 }
