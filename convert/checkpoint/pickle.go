@@ -12,9 +12,11 @@ import (
 type (
 	pyTuple []any
 	pyList  struct{ items []any }
-	// pyDict keeps insertion order, as Python dicts do.
+	// pyDict keeps insertion order, as Python dicts do; index finds a
+	// key's place, so a pickle of n items costs O(n), not O(n²).
 	pyDict struct {
 		keys, values []any
+		index        map[any]int
 	}
 	// pyCallable is a function a pickle may call through REDUCE or NEWOBJ:
 	// only those findClass hands out exist.
@@ -24,13 +26,16 @@ type (
 	}
 )
 
+// set stores v under k, which must be hashable (setPairs checks).
 func (d *pyDict) set(k, v any) {
-	for i, old := range d.keys {
-		if old == k {
-			d.values[i] = v
-			return
-		}
+	if i, ok := d.index[k]; ok {
+		d.values[i] = v
+		return
 	}
+	if d.index == nil {
+		d.index = map[any]int{}
+	}
+	d.index[k] = len(d.keys)
 	d.keys, d.values = append(d.keys, k), append(d.values, v)
 }
 

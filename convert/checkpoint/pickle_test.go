@@ -19,13 +19,16 @@ func (p pk) str(s string) pk {
 	return append(binary.LittleEndian.AppendUint32(append(p, 'X'), uint32(len(s))), s...)
 }
 
-// int is the shortest of BININT1, BININT2 and BININT, as pickle picks.
+// int is the shortest of BININT1, BININT2, BININT and LONG1, as pickle
+// picks (LONG1 is written at its full 8 bytes here).
 func (p pk) int(n int64) pk {
 	switch {
 	case n >= 0 && n < 256:
 		return append(p, 'K', byte(n))
 	case n >= 0 && n < 65536:
 		return binary.LittleEndian.AppendUint16(append(p, 'M'), uint16(n))
+	case n != int64(int32(n)):
+		return binary.LittleEndian.AppendUint64(append(p, 0x8a, 8), uint64(n))
 	}
 	return binary.LittleEndian.AppendUint32(append(p, 'J'), uint32(int32(n)))
 }
@@ -78,9 +81,9 @@ func TestUnpickleValues(t *testing.T) {
 		{"TUPLE2", pk{}.int(1).int(2).op(0x86), pyTuple{int64(1), int64(2)}},
 		{"MARK TUPLE", pk{}.int(9).op('(').int(1).int(2).int(3).int(4).op('t', 0x86), pyTuple{int64(9), pyTuple{int64(1), int64(2), int64(3), int64(4)}}},
 		{"LIST APPEND APPENDS", pk{}.op('(').int(1).op('l').int(2).op('a', '(').int(3).int(4).op('e'), &pyList{items: []any{int64(1), int64(2), int64(3), int64(4)}}},
-		{"DICT", pk{}.op('(').str("a").int(1).str("b").int(2).op('d'), &pyDict{keys: []any{"a", "b"}, values: []any{int64(1), int64(2)}}},
+		{"DICT", pk{}.op('(').str("a").int(1).str("b").int(2).op('d'), &pyDict{keys: []any{"a", "b"}, values: []any{int64(1), int64(2)}, index: map[any]int{"a": 0, "b": 1}}},
 		{"SETITEM SETITEMS overwrite", pk{}.op('}').str("a").int(1).op('s', '(').str("b").int(2).str("a").int(3).op('u'),
-			&pyDict{keys: []any{"a", "b"}, values: []any{int64(3), int64(2)}}},
+			&pyDict{keys: []any{"a", "b"}, values: []any{int64(3), int64(2)}, index: map[any]int{"a": 0, "b": 1}}},
 		{"BINPUT BINGET share", pk{}.op(']', 'q', 7).int(1).op('a', 'h', 7, 0x86), pyTuple{shared, shared}},
 		{"MEMOIZE LONG_BINGET", pk{}.str("x").op(0x94, '0', 'j', 0, 0, 0, 0), "x"},
 		{"LONG_BINPUT", pk{}.str("y").op('r', 0, 1, 0, 0, '0', 'j', 0, 1, 0, 0), "y"},

@@ -3,11 +3,13 @@ package checkpoint
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 )
 
 // maxHeader bounds the JSON header as the safetensors reference
@@ -47,6 +49,7 @@ func readSafetensors(f *os.File, path string) (*shard, error) {
 	dataStart := 8 + int64(n)
 	dataLen := st.Size() - dataStart
 	s := &shard{file: f, tensors: map[string]*tensor{}, metadata: map[string]string{}}
+	var spans [][2]int64
 	for name, msg := range raw {
 		if name == "__metadata__" {
 			if err := json.Unmarshal(msg, &s.metadata); err != nil {
@@ -61,11 +64,23 @@ func readSafetensors(f *os.File, path string) (*shard, error) {
 		if err := e.check(dataLen); err != nil {
 			return nil, fmt.Errorf("tensor %q: %w", name, err)
 		}
+		if e.DataOffsets[1] > e.DataOffsets[0] {
+			spans = append(spans, [2]int64{e.DataOffsets[0], e.DataOffsets[1]})
+		}
 		s.tensors[name] = &tensor{
 			info:   TensorInfo{Name: name, Shape: append([]int64{}, e.Shape...), DType: e.DType},
 			src:    f,
 			offset: dataStart + e.DataOffsets[0],
 			file:   path,
+		}
+	}
+	// The reference implementation refuses tensors that share bytes: a
+	// header of many entries over one span would make a reader copy the
+	// file many times over.
+	slices.SortFunc(spans, func(a, b [2]int64) int { return cmp.Compare(a[0], b[0]) })
+	for i := 1; i < len(spans); i++ {
+		if spans[i][0] < spans[i-1][1] {
+			return nil, fmt.Errorf("tensors overlap at data offset %d", spans[i][0])
 		}
 	}
 	return s, nil

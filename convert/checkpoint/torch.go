@@ -11,6 +11,9 @@ import (
 	"sync"
 )
 
+// maxDeflateRatio is the most deflate can expand its input.
+const maxDeflateRatio = 1032
+
 // maxPickle bounds data.pkl, which describes tensors but holds none of
 // their data: a few hundred kilobytes even for billion-parameter models.
 const maxPickle = 256 << 20
@@ -43,6 +46,7 @@ type torchTensor struct {
 // torchReader holds what the unpickler's callbacks need.
 type torchReader struct {
 	file     *os.File
+	size     int64 // of file
 	members  map[string]*zip.File
 	prefix   string // "pytorch_model/" or "archive/": the archive's top directory
 	storages map[string]*torchStorage
@@ -59,7 +63,7 @@ func readTorch(f *os.File, file string) (*shard, error) {
 		return nil, fmt.Errorf("not a zip archive (%w): checkpoints saved by torch < 1.6 are not supported; "+
 			"re-save with a current torch or convert to safetensors", err)
 	}
-	r := &torchReader{file: f, members: map[string]*zip.File{}, storages: map[string]*torchStorage{}}
+	r := &torchReader{file: f, size: st.Size(), members: map[string]*zip.File{}, storages: map[string]*torchStorage{}}
 	var pkl *zip.File
 	for _, zf := range zr.File {
 		r.members[zf.Name] = zf
@@ -188,6 +192,7 @@ func rebuildTensor(args pyTuple) (any, error) {
 	}
 	contiguous, last := true, offset
 	want := int64(1) // the row-major stride of dimension i
+	pastEnd := n > 0 && offset >= storage.numel
 	for i := len(shape) - 1; i >= 0; i-- {
 		if strides[i] < 0 {
 			return nil, fmt.Errorf("negative stride %v", strides)
@@ -195,12 +200,18 @@ func rebuildTensor(args pyTuple) (any, error) {
 		if shape[i] > 1 && strides[i] != want {
 			contiguous = false
 		}
-		if shape[i] > 0 {
-			last += (shape[i] - 1) * strides[i]
+		// Compared by division: a huge stride must not wrap the product
+		// around into the storage.
+		if n > 0 && !pastEnd && shape[i] > 1 {
+			if strides[i] > (storage.numel-1-last)/(shape[i]-1) {
+				pastEnd = true
+			} else {
+				last += (shape[i] - 1) * strides[i]
+			}
 		}
 		want *= shape[i]
 	}
-	if n > 0 && last >= storage.numel {
+	if pastEnd {
 		return nil, fmt.Errorf("size %v, stride %v and offset %d reach past the storage's %d elements",
 			shape, strides, offset, storage.numel)
 	}
@@ -255,13 +266,23 @@ func (r *torchReader) persistentLoad(pid any) (any, error) {
 	}
 	s := &torchStorage{dtype: typ.dtype, numel: n}
 	if zf.Method == zip.Store {
-		// torch.save stores members uncompressed: read them in place.
+		// torch.save stores members uncompressed: read them in place. The
+		// sizes come from the archive's directory, so check them against
+		// the file before anything is allocated by them.
 		off, err := zf.DataOffset()
 		if err != nil {
 			return nil, err
 		}
+		if zf.CompressedSize64 != zf.UncompressedSize64 || zf.UncompressedSize64 > uint64(r.size-off) {
+			return nil, fmt.Errorf("storage %q: its %d bytes do not fit in the archive (truncated file?)", key, zf.UncompressedSize64)
+		}
 		s.src = io.NewSectionReader(r.file, off, int64(zf.UncompressedSize64))
 	} else {
+		// Deflate cannot expand a byte into more than 1032: a member
+		// claiming more is a zip bomb or corrupt.
+		if zf.UncompressedSize64/maxDeflateRatio > zf.CompressedSize64 {
+			return nil, fmt.Errorf("storage %q: %d bytes cannot inflate to %d", key, zf.CompressedSize64, zf.UncompressedSize64)
+		}
 		s.src = &compressedMember{zf: zf}
 	}
 	r.storages[key] = s

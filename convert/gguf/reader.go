@@ -73,7 +73,9 @@ func (d *decoder) metadata() (*Metadata, error) {
 	if d.err == nil && m.Version < 2 {
 		return nil, fmt.Errorf("unsupported GGUF version %d", m.Version)
 	}
-	nTensors, nKV := d.count(), d.count()
+	// A KV takes at least a key length and a type, a tensor a name length,
+	// a dimension count, a type and an offset.
+	nTensors, nKV := d.count(8+4+8+4), d.count(8+4)
 	for i := uint64(0); i < nKV && d.err == nil; i++ {
 		key := d.str()
 		m.KVs = append(m.KVs, KV{key, d.value(ValueType(d.u32()))})
@@ -133,12 +135,16 @@ func (d *decoder) u64() uint64 {
 	return 0
 }
 
-// count reads an element count; each element takes at least one byte, so a
-// count beyond the file size is corruption.
-func (d *decoder) count() uint64 {
+// count reads an element count. Each element takes at least minBytes of
+// what is left of the file, so a larger count is corruption; it returns 0
+// then, so that no caller allocates for it.
+func (d *decoder) count(minBytes uint64) uint64 {
 	n := d.u64()
-	if n > uint64(d.size) {
-		d.fail("count %d exceeds the file size", n)
+	if d.err == nil && n > uint64(d.size-d.pos)/minBytes {
+		d.fail("count %d exceeds what the rest of the file can hold", n)
+	}
+	if d.err != nil {
+		return 0
 	}
 	return n
 }
@@ -147,12 +153,17 @@ func (d *decoder) str() string { return string(d.bytes(d.u64())) }
 
 func (d *decoder) value(t ValueType) any {
 	if t == TypeArray {
-		elem, n := ValueType(d.u32()), d.count()
+		elem := ValueType(d.u32())
 		g, ok := goTypes[elem]
 		if !ok {
 			d.fail("unsupported array element type %d", elem)
 			return nil
 		}
+		minBytes := uint64(g.Size())
+		if elem == TypeString {
+			minBytes = 8 // its length
+		}
+		n := d.count(minBytes)
 		out := reflect.MakeSlice(reflect.SliceOf(g), 0, int(n))
 		for i := uint64(0); i < n && d.err == nil; i++ {
 			out = reflect.Append(out, reflect.ValueOf(d.value(elem)))

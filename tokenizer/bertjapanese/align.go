@@ -77,9 +77,12 @@ func (m mapped) lower() mapped {
 
 // normalize applies a Unicode normal form. With offsets it walks the text
 // one normalization segment at a time (norm.Iter): the bytes of a segment
-// all come from the original stretch the segment was made from.
+// all come from the original stretch the segment was made from. Without
+// them it takes Form.String's fast path, except on invalid UTF-8, where
+// the two disagree (String leaves "\xf5ǉ" as it is, Iter makes it
+// "\xf5lj"), which made Encode and Tokenize give different tokens.
 func (m mapped) normalize(f norm.Form) mapped {
-	if !m.tracked() {
+	if !m.tracked() && utf8.ValidString(m.s) {
 		return mapped{s: f.String(m.s)}
 	}
 	var it norm.Iter
@@ -94,7 +97,7 @@ func (m mapped) normalize(f norm.Form) mapped {
 		seg := it.Next()
 		b.Write(seg)
 		pending += len(seg)
-		if end := it.Pos(); end > start {
+		if end := it.Pos(); end > start && m.tracked() {
 			from, to := m.span(start, end)
 			for range pending {
 				out.from = append(out.from, from)

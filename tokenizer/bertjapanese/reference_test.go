@@ -17,7 +17,7 @@ import (
 
 // testdataPath is a path in the repository's testdata/: public data written by
 // other projects, each with its origin and licence.
-func testdataPath(t *testing.T, parts ...string) string {
+func testdataPath(t testing.TB, parts ...string) string {
 	path := filepath.Join(append([]string{"..", "..", "testdata"}, parts...)...)
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("reference data missing: %v", err)
@@ -27,7 +27,7 @@ func testdataPath(t *testing.T, parts ...string) string {
 
 // v3 is cl-tohoku/bert-base-japanese-v3's tokenizer: ruri's and
 // japanese-reranker's vocabulary, MeCab with unidic-lite.
-func v3(t *testing.T) (Config, []string) {
+func v3(t testing.TB) (Config, []string) {
 	dir := testdataPath(t, "tokenizers", "bert-base-japanese-v3")
 	data, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json"))
 	if err != nil {
@@ -141,7 +141,7 @@ func TestExpectedTokensFromTransformers(t *testing.T) {
 }
 
 // jstsSentences are the Japanese sentences of JSTS (JGLUE), both columns.
-func jstsSentences(t *testing.T) []string {
+func jstsSentences(t testing.TB) []string {
 	paths, _ := filepath.Glob(filepath.Join(testdataPath(t, "eval", "jglue", "datasets"), "jsts-*", "*.json"))
 	var out []string
 	for _, path := range paths {

@@ -28,7 +28,7 @@ func config(t *testing.T, js string) Config {
 	return c
 }
 
-func newTokenizer(t *testing.T, cfg Config, vocab []string, dicdir string) *Tokenizer {
+func newTokenizer(t testing.TB, cfg Config, vocab []string, dicdir string) *Tokenizer {
 	t.Helper()
 	if dicdir != "" {
 		if _, err := os.Stat(filepath.Join(dicdir, "sys.dic")); err != nil {

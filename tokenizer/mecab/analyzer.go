@@ -66,16 +66,24 @@ func (a *Analyzer) open(dicdir string) error {
 		}
 	}
 
-	path := func(file string) string { return filepath.Join(dicdir, file) }
 	files := map[string][]byte{}
 	for _, name := range []string{"sys.dic", "unk.dic", "char.bin", "matrix.bin"} {
-		b, unmap, err := mapFile(path(name))
+		b, unmap, err := mapFile(filepath.Join(dicdir, name))
 		if err != nil {
 			return fmt.Errorf("open MeCab dictionary: %w", err)
 		}
 		a.unmaps = append(a.unmaps, unmap)
 		files[name] = b
 	}
+	return a.load(dicdir, files)
+}
+
+// load reads the compiled dictionary files, by name, of dicdir: every
+// offset and size in them is checked here, so that analysis never reads
+// outside them.
+func (a *Analyzer) load(dicdir string, files map[string][]byte) error {
+	path := func(file string) string { return filepath.Join(dicdir, file) }
+	var err error
 	if a.sys, err = parseDictionary(path("sys.dic"), files["sys.dic"]); err != nil {
 		return err
 	}
@@ -122,6 +130,10 @@ func (a *Analyzer) loadMatrix(path string, b []byte) error {
 	rsize := int(binary.LittleEndian.Uint16(b[2:]))
 	if 4+2*lsize*rsize != len(b) {
 		return fmt.Errorf("%s: file size is invalid for a %dx%d matrix", path, lsize, rsize)
+	}
+	if lsize == 0 || rsize == 0 {
+		// BOS and EOS have context id 0: every analysis reads cell (0, 0).
+		return fmt.Errorf("%s: the matrix is empty (%dx%d)", path, lsize, rsize)
 	}
 	if uint32(lsize) != a.sys.lsize || uint32(rsize) != a.sys.rsize {
 		return fmt.Errorf("%s: transition table (%dx%d) and dictionary (%dx%d) are not compatible", path, lsize, rsize, a.sys.lsize, a.sys.rsize)

@@ -11,6 +11,13 @@ import (
 // word, known or unknown, is longer than 65535 bytes.
 const maxLookupBytes = 65535
 
+// maxUnknownLength is the longest char.def length (a 4-bit field), and
+// maxCharBytes the longest character decode reads.
+const (
+	maxUnknownLength = 15
+	maxCharBytes     = 6
+)
+
 // node is a word candidate in the lattice. begin is where its surface
 // starts, after the whitespace MeCab skips; the node is reached from the
 // position where that whitespace starts.
@@ -172,7 +179,16 @@ func (a *Analyzer) lookup(lat *lattice, text string, pos int) {
 	if cinfo.group() {
 		// Group the run of characters that each share a category with the
 		// previous one, unless more than maxGrouping follow the first.
-		g, _, _, count := a.chars.seek(text, begin3, end, cinfo)
+		// MeCab scans the whole run from every position in it, quadratic
+		// in its length (a megabyte of digits took hours). Past the longest
+		// word proposed below and past maxGrouping nothing depends on
+		// where the run ends, so the scan stops there: the bytes of that
+		// many characters and one more, each at most maxCharBytes.
+		limit := end
+		if far := begin3 + maxCharBytes*(max(a.maxGrouping, maxUnknownLength)+2); far < end {
+			limit = far
+		}
+		g, _, _, count := a.chars.seek(text, begin3, limit, cinfo)
 		if count <= a.maxGrouping {
 			a.addUnknown(lat, cinfo, begin2, g)
 		}
