@@ -229,7 +229,9 @@ func (t *transfer) fetch(ctx context.Context, f *os.File, h hash.Hash) (int64, e
 	if off > 0 {
 		header.Set("Range", fmt.Sprintf("bytes=%d-", off))
 	}
-	resp, err := t.client.send(ctx, http.MethodGet, t.url, header, true)
+	stalls := t.client.watchStalls(ctx)
+	defer stalls.stop()
+	resp, err := t.client.send(stalls.ctx, http.MethodGet, t.url, header, true)
 	if err != nil {
 		return 0, fmt.Errorf("downloading %s: %w", t.what, err)
 	}
@@ -277,7 +279,12 @@ func (t *transfer) fetch(ctx context.Context, f *os.File, h hash.Hash) (int64, e
 	}
 	counter := &progressWriter{t: t, done: off, total: total}
 	t.report(off, total)
-	added, err := io.Copy(io.MultiWriter(f, h, counter), resp.Body)
+	var dst io.Writer = f
+	if t.client.wrapFile != nil {
+		dst = t.client.wrapFile(f)
+	}
+	added, err := io.Copy(io.MultiWriter(dst, h, counter), stalls.body(resp.Body))
+	err = stalls.explain(err)
 	if err == nil && total >= 0 && off+added != total {
 		err = io.ErrUnexpectedEOF
 	}

@@ -168,6 +168,10 @@ func (w *Writer) checkTensor(name string, ne []uint64, elements int) bool {
 	return true
 }
 
+// fileWriter is what WriteFile writes a file through: the file itself, or
+// in tests a writer that fails as a full disk does.
+var fileWriter = func(f *os.File) io.Writer { return f }
+
 // WriteFile writes the GGUF to path through a temporary file in the same
 // directory and renames it into place, so an interrupted write never leaves
 // a truncated model that a later load would trust.
@@ -185,8 +189,8 @@ func (w *Writer) WriteFile(path string) (err error) {
 			os.Remove(f.Name())
 		}
 	}()
-	if _, err = w.WriteTo(f); err != nil {
-		return err
+	if _, err = w.WriteTo(fileWriter(f)); err != nil {
+		return fmt.Errorf("writing %s: %w; nothing was written under that name", path, err)
 	}
 	// CreateTemp makes the file private (0600); a model is ordinary data.
 	if err = f.Chmod(0o644); err != nil {
