@@ -4,7 +4,8 @@
 // It knows the hub's URL layout ({endpoint}/{repo}/resolve/{revision}/{path}
 // for files, {endpoint}/api/models/{repo}/revision/{revision} for listings),
 // sends the token (HF_TOKEN) to the hub and never to the CDN the hub
-// redirects to, routes requests through the proxy it is given
+// redirects to, follows redirects only to the hub's host and Hugging Face's
+// own domains (redirect.go), routes requests through the proxy it is given
 // (HTTP_PROXY/HTTPS_PROXY/NO_PROXY), and makes downloads safe to interrupt and
 // repeat: bytes go to dest+".partial", are resumed with a Range request, are
 // checked against the LFS sha256 when the hub gives one, and are renamed into
