@@ -3,6 +3,10 @@
 #include "gguf.h"
 
 #include <string.h>
+#include <stdlib.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 // llama.cpp has one log callback per process and reports why a call failed
 // only there, so a failed call's cause is read back from the log. Serializing
@@ -96,4 +100,18 @@ bool rr_gguf_has_tensor(const char *path, const char *name) {
     bool found = gguf_find_tensor(g, name) >= 0;
     gguf_free(g);
     return found;
+}
+
+// rr_malloc_return_freed makes glibc serve allocations of 64 KiB and more
+// with mmap, so the buffers of an unloaded model go back to the system.
+// With glibc's default (a threshold that grows with the largest block
+// freed), they stayed in the heap: a soak that reloads models under load
+// grew RSS by 104% in 10 minutes. An operator's MALLOC_MMAP_THRESHOLD_
+// wins.
+void rr_malloc_return_freed(void) {
+#if defined(__GLIBC__)
+    if (getenv("MALLOC_MMAP_THRESHOLD_") == NULL) {
+        mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+    }
+#endif
 }

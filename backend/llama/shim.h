@@ -7,6 +7,7 @@
 // rr_log_install routes llama.cpp and ggml log output to the Go callback
 // goLogSink.
 void rr_log_install(void);
+void rr_malloc_return_freed(void);
 
 // rr_model_load, rr_init_from_model and rr_model_quantize call llama.cpp's
 // function of the same name and copy the error lines it logs meanwhile into
