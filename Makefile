@@ -24,7 +24,7 @@ export CGO_CPPFLAGS := -I$(MOD)/llama/llama.cpp/include -I$(MOD)/ml/backend/ggml
 export CGO_CFLAGS := $(OPT)
 export CGO_CXXFLAGS := $(OPT)
 
-.PHONY: build run test testdeps race vet bench bench-dist cuda-check clean dist cuda rocm dist-binary test-dist image-test
+.PHONY: build run test testdeps race vet vulncheck soak bench bench-dist cuda-check clean dist cuda rocm dist-binary test-dist image-test fuzz
 build:
 	go build -ldflags '$(LDFLAGS)' -o bin/rerank-api ./cmd/rerank-api
 
@@ -78,6 +78,29 @@ run: build
 test: testdeps build
 	go test -count=1 -timeout 30m ./...
 
+# Coverage-guided fuzzing of every parser (each func FuzzXxx in a
+# _test.go file), one target after another since go test -fuzz takes one
+# per run: FUZZTIME each (a duration or a count such as 1000000x), FUZZ a
+# regexp picking targets, FUZZPARALLEL workers. Go minimizes every input
+# that finds new coverage for up to a minute by default, which leaves a
+# target whose runs take a millisecond doing little else:
+# FUZZMINIMIZETIME caps it. Crashers land in the package's
+# testdata/fuzz/FuzzXxx/ and become regression seeds, which `make test`
+# runs like every seed corpus.
+FUZZTIME ?= 30s
+FUZZ ?= .
+FUZZPARALLEL ?= 1
+FUZZMINIMIZETIME ?= 100x
+# Targets that write their input to a file run several times faster on
+# tmpfs than on a disk that discards deleted blocks.
+FUZZTMPDIR ?= $(or $(wildcard /dev/shm),$(TMPDIR),/tmp)
+fuzz:
+	@find . -path ./.build -prune -o -path ./dist -prune -o -name '*_test.go' -print | xargs grep -oE '^func Fuzz[A-Za-z0-9_]+' | \
+	sed -E 's|^\./(.*)/[^/]*_test\.go:func |\1 |' | sort -u | grep -E " ($(FUZZ))" | while read pkg fn; do \
+		echo "== $$fn (./$$pkg)"; \
+		TMPDIR=$(FUZZTMPDIR) go test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) -parallel $(FUZZPARALLEL) ./$$pkg/ || exit 1; \
+	done
+
 # gcc/g++ for cgo and the real MeCab the Japanese tokenizer is checked against.
 testdeps:
 	./scripts/test-deps.sh
@@ -90,6 +113,23 @@ race:
 vet:
 	go vet ./...
 
+# The soak (not in CI, it loads the machine): SOAK_CLIENTS (64) clients for
+# SOAK_DURATION over every API family and three models that do not fit the
+# memory budget together, answers checked against the reference; see
+# tests/soak_test.go for what passes. SOAK_DURATION=30s for a quick run.
+SOAK_DURATION ?= 10m
+SOAK_TIMEOUT ?= 2h
+soak: build
+	SOAK_DURATION=$(SOAK_DURATION) go test -tags soak -count=1 -v -run '^TestSoak$$' -timeout $(SOAK_TIMEOUT) ./tests/
+
+# govulncheck over every package, the vulnerability database built from the
+# golang.org/x/vulndb module (vuln.go.dev is not reachable offline); findings
+# listed with a reason in scripts/vulncheck-accepted.txt do not fail it.
+vulncheck:
+	./scripts/vulncheck.sh
+
+# The engine alone, in process (no HTTP, no JSON); `rerank-api bench` sends
+# load to a running server, this one or another, through its API.
 bench:
 	go test -run '^$$' -bench Engine -benchtime 1x -timeout 60m ./backend/llamarun/
 

@@ -42,6 +42,25 @@ type CohereRerankRequest struct {
 	// fits beside the query instead of chunking it.
 	RawScores bool  `json:"raw_scores"`
 	Truncate  *bool `json:"truncate"`
+	// HybridWeights is our extension for a model that is an embedding
+	// model with sparse and ColBERT heads (bge-m3): how its three scores
+	// are weighed. Absent means 0.4/0.2/0.4; a cross-encoder refuses it.
+	HybridWeights *HybridWeights `json:"hybrid_weights"`
+	// Instruction is our extension for rerankers that take a task
+	// instruction (Qwen3-Reranker): it replaces the default one, "Given a
+	// web search query, retrieve relevant passages that answer the query".
+	// Another reranker answers 400.
+	Instruction string `json:"instruction"`
+}
+
+// HybridWeights weigh the dense, sparse and ColBERT scores of a rerank by
+// an embedding model with BGE-M3's heads, as FlagEmbedding's compute_score
+// does: score = (dense·wd + sparse·ws + colbert·wc) / (wd + ws + wc). A
+// weight left out is 0.
+type HybridWeights struct {
+	Dense   float64 `json:"dense"`
+	Sparse  float64 `json:"sparse"`
+	ColBERT float64 `json:"colbert"`
 }
 
 // CohereRerankResponse is Cohere's response; Model and Usage are Jina's

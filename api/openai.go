@@ -27,6 +27,16 @@ type OpenAIEmbeddingRequest struct {
 	// "document" ("search_query", "search_document") prepends the model's
 	// query or document prefix to every input. Absent prepends nothing.
 	InputType *string `json:"input_type"`
+	// Instruction is our extension for models that take a task
+	// instruction (Qwen3-Embedding, e5-mistral): it replaces the default
+	// one in the query prefix, "Instruct: {instruction}\nQuery:", and makes
+	// every input a query. A model without one answers 400.
+	Instruction *string `json:"instruction"`
+	// Outputs is our extension for models with BGE-M3's heads: any of
+	// "dense", "sparse" and "colbert", all computed in one encode. Each
+	// data item then carries embedding (dense), sparse and colbert as
+	// asked. Absent means ["dense"]: a plain OpenAI request is unchanged.
+	Outputs []string `json:"outputs"`
 }
 
 type OpenAIEmbeddingResponse struct {
@@ -39,8 +49,13 @@ type OpenAIEmbeddingResponse struct {
 type OpenAIEmbedding struct {
 	Object string `json:"object"` // always "embedding"
 	Index  int    `json:"index"`
-	// Embedding is a []float32, or a base64 string for encoding_format base64.
-	Embedding any `json:"embedding"`
+	// Embedding is a []float32, or a base64 string for encoding_format
+	// base64; absent only when "outputs" leaves out "dense".
+	Embedding any `json:"embedding,omitempty"`
+	// Sparse and ColBERT are sent when "outputs" asks for them: the
+	// token weights of /embed_sparse and the vectors of /embed_colbert.
+	Sparse  []TEISparseValue `json:"sparse,omitempty"`
+	ColBERT [][]float32      `json:"colbert,omitempty"`
 }
 
 type OpenAIUsage struct {

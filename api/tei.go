@@ -42,6 +42,36 @@ type TEIEmbedAllRequest struct {
 	Model               string          `json:"model"` // our extension, as in /embed
 }
 
+// TEIEmbedSparseRequest is the body of POST /embed_sparse, which answers
+// with a bare [][]TEISparseValue: per input, the lexical weight of each of
+// its token ids (BGE-M3's sparse head; special tokens and zero weights
+// left out). The fields mean what /embed's of the same names mean.
+type TEIEmbedSparseRequest struct {
+	Inputs              json.RawMessage `json:"inputs"`
+	Truncate            *bool           `json:"truncate"`
+	TruncationDirection string          `json:"truncation_direction"`
+	PromptName          *string         `json:"prompt_name"`
+	Model               string          `json:"model"` // our extension, as in /embed
+	// ReturnText is our extension: each value carries its token's text.
+	ReturnText bool `json:"return_text"`
+}
+
+// TEISparseValue is one token id's weight, TEI's SparseValue; sorted by
+// index. Sparse-vector stores (Qdrant, Milvus, Elasticsearch) take the
+// same index/value pairs.
+type TEISparseValue struct {
+	Index int32   `json:"index"`
+	Value float32 `json:"value"`
+	Text  *string `json:"text,omitempty"` // with return_text
+}
+
+// TEIEmbedColBERTRequest is the body of POST /embed_colbert, which answers
+// with a bare [][][]float32: per input, one L2-normalized ColBERT vector
+// per token after the first (BGE-M3's colbert_linear on the token states,
+// as FlagEmbedding returns colbert_vecs). /embed_all, by contrast, gives
+// the raw hidden states of every token. Fields as in /embed_all.
+type TEIEmbedColBERTRequest = TEIEmbedAllRequest
+
 // TEIRerankRequest is the body of POST /rerank when it carries "texts".
 type TEIRerankRequest struct {
 	Query string   `json:"query"`
@@ -55,6 +85,10 @@ type TEIRerankRequest struct {
 	Truncate            *bool  `json:"truncate"`
 	TruncationDirection string `json:"truncation_direction"`
 	Model               string `json:"model"` // our extension, as in /embed
+	// HybridWeights as in CohereRerankRequest (our extension).
+	HybridWeights *HybridWeights `json:"hybrid_weights"`
+	// Instruction as in CohereRerankRequest (our extension).
+	Instruction string `json:"instruction"`
 }
 
 // TEIRank is one element of POST /rerank's answer, sorted by score.

@@ -27,6 +27,9 @@ var (
 	// ErrOverloaded: too many requests in progress, or the model's queue
 	// is full (429, as TEI answers).
 	ErrOverloaded = errors.New("server is overloaded")
+	// ErrNonFinite: the model computed NaN or Inf, which JSON cannot carry
+	// and no client could use; the weights are likely corrupt (500).
+	ErrNonFinite = errors.New("the model produced a non-finite value (NaN or Inf)")
 )
 
 // Input is one text to embed, either raw text or token ids already produced
@@ -62,6 +65,10 @@ type EmbedRequest struct {
 	// InputType prepends the model's query or document prefix to every
 	// text input; "" prepends nothing.
 	InputType InputType
+	// Instruction, for a model that takes one (Qwen3-Embedding,
+	// e5-mistral), replaces the default task instruction of its query
+	// prefix and makes every input a query; "" keeps the InputType's.
+	Instruction string
 }
 
 // InputType says whether texts are queries or documents, for models that
@@ -113,6 +120,13 @@ type RerankRequest struct {
 	// MaxTokensPerDoc cuts each document to this many tokens before
 	// chunking (Cohere's max_tokens_per_doc); 0 means no limit.
 	MaxTokensPerDoc int
+	// Instruction, for a reranker whose prompt has one (Qwen3-Reranker),
+	// replaces its default task instruction; "" keeps the default.
+	Instruction string
+	// Weights, for a Model that is an embedding model, weigh its dense,
+	// sparse and ColBERT scores (rerankHybrid); nil means
+	// DefaultHybridWeights. A cross-encoder refuses them.
+	Weights *HybridWeights
 }
 
 // DefaultMaxChunksPerDoc is Cohere's max_chunks_per_doc default: a long

@@ -43,6 +43,10 @@ type contextPlan struct {
 	// a context holds at once: the model's heads without flash attention,
 	// none with it.
 	scoreHeads int
+	// flashAttention and exactKV (an f32 K/V cache) are how its contexts
+	// attend: the engine's --flash-attn, unless the catalog entry asks for
+	// kv_cache_type f32.
+	flashAttention, exactKV bool
 }
 
 // planContexts decides the contexts' shape from the catalog entry (as the
@@ -62,7 +66,11 @@ func planContexts(entry catalog.Entry, meta modelMeta, cfg Config) (contextPlan,
 		maxTokens = entry.MaxLength
 	}
 	plan := contextPlan{maxTokens: maxTokens, capacity: max(cfg.BatchTokens, maxTokens)}
-	if !cfg.FlashAttention {
+	plan.exactKV = entry.KVCacheType == catalog.KVCacheF32
+	// llama.cpp's CPU flash attention computes in f16 whatever the
+	// cache holds, so an f32 cache comes with flash attention off.
+	plan.flashAttention = cfg.FlashAttention && !plan.exactKV
+	if !plan.flashAttention {
 		if plan.scoreHeads, err = positiveMeta(meta, arch+".attention.head_count"); err != nil {
 			return contextPlan{}, err
 		}

@@ -25,6 +25,9 @@ func (e *Engine) Embed(ctx context.Context, req EmbedRequest) (*EmbedResult, err
 	if req.Dimensions > m.width {
 		return nil, fmt.Errorf("%w: dimensions %d is larger than the model's %d", ErrInvalidInput, req.Dimensions, m.width)
 	}
+	if err := m.checkDimensions(req.Dimensions); err != nil {
+		return nil, err
+	}
 	seqs, tokens, err := m.tokenizeAll(req)
 	if err != nil {
 		return nil, err
@@ -57,7 +60,7 @@ func (e *Engine) Embed(ctx context.Context, req EmbedRequest) (*EmbedResult, err
 // input type's prefix goes before every text input; token ids cannot take
 // one.
 func (m *loadedModel) tokenizeAll(req EmbedRequest) ([][]int32, int, error) {
-	prefix, err := m.prefix(req.InputType)
+	prefix, err := m.embedPrefix(req.InputType, req.Instruction) // instruction.go
 	if err != nil {
 		return nil, 0, err
 	}

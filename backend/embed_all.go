@@ -38,29 +38,40 @@ func (e *Engine) EmbedAll(ctx context.Context, req EmbedRequest) (*TokenEmbedRes
 	if err != nil {
 		return nil, err
 	}
-	enc, err := e.tokenEncoder(m)
+	states, stats, err := e.tokenStates(ctx, m, seqs)
 	if err != nil {
 		return nil, err
+	}
+	return &TokenEmbedResult{Model: m.entry.Name, Vectors: states, PromptTokens: tokens, Stats: stats}, nil
+}
+
+// tokenStates encodes seqs with m's token context: per sequence, one
+// hidden state per token (EmbedAll's vectors, and what BGE-M3's heads
+// read).
+func (e *Engine) tokenStates(ctx context.Context, m *loadedModel, seqs [][]int32) ([][][]float32, BatchStats, error) {
+	enc, err := e.tokenEncoder(m)
+	if err != nil {
+		return nil, BatchStats{}, err
 	}
 	flat, stats, err := enc.batcher.Submit(ctx, seqs)
 	if err != nil {
-		return nil, err
+		return nil, BatchStats{}, err
 	}
-	res := &TokenEmbedResult{Model: m.entry.Name, Vectors: make([][][]float32, len(seqs)), PromptTokens: tokens, Stats: stats}
+	states := make([][][]float32, len(seqs))
 	for i, v := range flat {
 		if len(v) != len(seqs[i])*enc.width {
-			return nil, fmt.Errorf("the token context returned %d floats for %d tokens of width %d", len(v), len(seqs[i]), enc.width)
+			return nil, BatchStats{}, fmt.Errorf("the token context returned %d floats for %d tokens of width %d", len(v), len(seqs[i]), enc.width)
 		}
 		if err := checkFinite(v); err != nil {
-			return nil, err
+			return nil, BatchStats{}, err
 		}
 		rows := make([][]float32, len(seqs[i]))
 		for t := range rows {
 			rows[t] = v[t*enc.width : (t+1)*enc.width : (t+1)*enc.width]
 		}
-		res.Vectors[i] = rows
+		states[i] = rows
 	}
-	return res, nil
+	return states, stats, nil
 }
 
 // tokenEncoder is a model's context without pooling and the batcher that
@@ -99,7 +110,8 @@ func (e *Engine) tokenEncoder(m *loadedModel) (*tokenEncoder, error) {
 		BatchTokens:    m.plan.capacity,
 		Threads:        e.cfg.Threads,
 		Pooling:        PoolingNone,
-		FlashAttention: e.cfg.FlashAttention,
+		FlashAttention: m.plan.flashAttention,
+		KVCacheF32:     m.plan.exactKV,
 	})
 	if err != nil {
 		e.pool.Shrink(m.entry.Name, extra)

@@ -51,6 +51,9 @@ type Config struct {
 	// Puller downloads catalog models on their first request; nil (serve
 	// --offline) serves only what is on disk.
 	Puller Puller
+	// PullOnRequest says which missing models a request may have the
+	// Puller download (see PullPolicy); "" means PullDefaults.
+	PullOnRequest PullPolicy
 	// Observer is told of batches, loads and evictions (metrics); nil
 	// observes nothing.
 	Observer Observer
@@ -99,6 +102,7 @@ func (c *Config) applyDefaults() {
 	if c.Observer == nil {
 		c.Observer = noObserver{}
 	}
+	c.PullOnRequest = cmp.Or(c.PullOnRequest, PullDefaults)
 }
 
 // Engine runs catalog models: it loads them on demand into a memory-bounded
@@ -132,11 +136,11 @@ func (e *Engine) Config() Config { return e.cfg }
 func (e *Engine) Preload(ctx context.Context) {
 	for _, name := range e.defaults() {
 		e.pool.Pin(name)
-		_, release, err := e.acquire(ctx, name)
+		_, release, err := e.acquire(ctx, name, askedAtStart)
 		// A first download outlasts a request's wait; the defaults are
 		// worth waiting for, so /ready turns 200 without a request.
 		for errors.Is(err, errStillDownloading) && ctx.Err() == nil {
-			_, release, err = e.acquire(ctx, name)
+			_, release, err = e.acquire(ctx, name, askedAtStart)
 		}
 		if err != nil {
 			e.log.Warn().Err(err).Str("model", name).Msg("default model not loaded")
@@ -223,9 +227,9 @@ func (e *Engine) resolve(name string, kind catalog.Kind) (catalog.Entry, error) 
 	return entry, nil
 }
 
-// acquire takes a reference on a loaded model, downloading and loading it
-// if needed.
-func (e *Engine) acquire(ctx context.Context, name string) (*loadedModel, func(), error) {
+// acquire takes a reference on a loaded model, downloading (as PullOnRequest
+// lets who asks) and loading it if needed.
+func (e *Engine) acquire(ctx context.Context, name string, asker pullAsker) (*loadedModel, func(), error) {
 	var m *loadedModel
 	var release func()
 	var err error
@@ -234,7 +238,7 @@ func (e *Engine) acquire(ctx context.Context, name string) (*loadedModel, func()
 	if !e.pool.Loaded(name) {
 		var entry catalog.Entry
 		if entry, err = e.catalog.Lookup(name); err == nil {
-			err = e.ensureDownloaded(ctx, entry)
+			err = e.ensureDownloaded(ctx, entry, asker)
 		}
 	}
 	if err == nil {
@@ -267,7 +271,7 @@ func (e *Engine) open(ctx context.Context, name string, kind catalog.Kind) (m *l
 	if err != nil {
 		return nil, nil, err
 	}
-	m, unref, err := e.acquire(ctx, entry.Name)
+	m, unref, err := e.acquire(ctx, entry.Name, askedByRequest)
 	if err != nil {
 		done()
 		return nil, nil, err
@@ -297,7 +301,7 @@ func DefaultDeviceBudget(freeBytes uint64) uint64 { return freeBytes / 10 * 9 }
 func checkFinite(v []float32) error {
 	for _, x := range v {
 		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return errors.New("the model produced a non-finite value (NaN or Inf); the GGUF may be corrupt")
+			return fmt.Errorf("%w; the GGUF may be corrupt: reconvert or download it again", ErrNonFinite)
 		}
 	}
 	return nil

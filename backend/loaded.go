@@ -40,6 +40,8 @@ type loadedModel struct {
 	// models are ever asked for them (tokenEncoder).
 	tokensMu sync.Mutex
 	tokens   *tokenEncoder
+	// m3 holds BGE-M3's sparse and ColBERT heads, read on first use.
+	m3 lazyHeads
 }
 
 func (m *loadedModel) Close() {
@@ -62,7 +64,7 @@ func (m *loadedModel) Close() {
 type modelLoader struct{ e *Engine }
 
 // Size books what Load will allocate, on the devices it will allocate it:
-// the weights (the file, mapped and read whole) and every worker's context,
+// the weights (the file, read whole into memory) and every worker's context,
 // shaped from the GGUF's header as Load will shape it (bookModel places
 // them).
 func (l modelLoader) Size(name string) (Booking, error) {
@@ -76,6 +78,9 @@ func (l modelLoader) Size(name string) (Booking, error) {
 		return nil, notDownloaded(entry, path)
 	}
 	meta, err := gguf.ReadMetadata(path)
+	if err == nil {
+		err = checkFile(l.e.cfg.Runtime, meta, fi.Size())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrModelUnavailable, name, err)
 	}
@@ -133,7 +138,7 @@ func (m *loadedModel) prepare(path string, cfg Config, log zerolog.Logger) error
 	if m.tokenizer, err = openTokenizer(m.model, path, m.entry, cfg, log); err != nil {
 		return err
 	}
-	if m.contexts, err = newContexts(m.model, plan.capacity, m.entry.Pooling, cfg); err != nil {
+	if m.contexts, err = newContexts(m.model, plan, m.entry.Pooling, cfg); err != nil {
 		return err
 	}
 	m.width = m.contexts[0].Width()
@@ -160,14 +165,15 @@ func openTokenizer(model Model, path string, entry catalog.Entry, cfg Config, lo
 }
 
 // newContexts creates one context per worker, all sharing model's weights.
-func newContexts(model Model, capacity int, pooling string, cfg Config) ([]InferenceContext, error) {
+func newContexts(model Model, plan contextPlan, pooling string, cfg Config) ([]InferenceContext, error) {
 	contexts := make([]InferenceContext, 0, cfg.Workers)
 	for range cfg.Workers {
 		c, err := model.NewContext(ContextParams{
-			BatchTokens:    capacity,
+			BatchTokens:    plan.capacity,
 			Threads:        cfg.Threads,
 			Pooling:        pooling,
-			FlashAttention: cfg.FlashAttention,
+			FlashAttention: plan.flashAttention,
+			KVCacheF32:     plan.exactKV,
 		})
 		if err != nil {
 			for _, c := range contexts {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/rerank-api/rerank-api/catalog"
+	"github.com/rerank-api/rerank-api/convert/keys"
 	"github.com/rerank-api/rerank-api/convert/segments"
 )
 
@@ -20,6 +21,9 @@ const (
 	// robertaPair is XLMRobertaTokenizer's (and RobertaTokenizer's)
 	// "<s> q </s></s> d </s>", all token type 0.
 	robertaPair
+	// promptPair is a decoder reranker's chat prompt around the pair
+	// (Qwen3-Reranker; pairs_prompt.go).
+	promptPair
 )
 
 // pairFormat turns token ids into the pair sequences one rerank model reads.
@@ -37,6 +41,12 @@ type pairFormat struct {
 	// label is the output whose probability is the score when the head has
 	// several; outputs is the head's width.
 	label, outputs int
+	// promptPair's prompt: the prefix and suffix ids, the pair template
+	// and the default instruction; probabilities says the head's outputs
+	// are probabilities already (pairs_prompt.go).
+	prefix, suffix            []int32
+	pairTemplate, instruction string
+	probabilities             bool
 }
 
 // newPairFormat reads what pairing needs from the loaded model: the
@@ -46,13 +56,26 @@ type pairFormat struct {
 func newPairFormat(model Model, tok textTokenizer, entry catalog.Entry) (*pairFormat, error) {
 	info := model.Info()
 	f := &pairFormat{style: robertaPair, cls: info.BOS, sep: info.SEP, outputs: info.ClassOutputs}
-	if model.Meta("tokenizer.ggml.model") == "bert" {
+	f.label = f.outputs - 1
+	switch {
+	case model.Meta(keys.RerankPair) != "":
+		var err error
+		if f, err = newPromptPairFormat(model, f); err != nil {
+			return nil, err
+		}
+	case info.Arch == "qwen3":
+		// llama.cpp's own converter writes the prompt as one chat
+		// template, which does not say where its turns end and the
+		// user's text begins.
+		return nil, fmt.Errorf("this qwen3 reranker's GGUF has no %s (its prompt in parts); convert the checkpoint with rerank-api convert", keys.RerankPair)
+	}
+	if f.style == robertaPair && model.Meta("tokenizer.ggml.model") == "bert" {
 		f.style = bertPair
 	}
 	if f.sep < 0 {
 		f.sep = info.EOS // XLM-R GGUFs may name </s> only as eos
 	}
-	if f.cls < 0 || f.sep < 0 {
+	if f.style != promptPair && (f.cls < 0 || f.sep < 0) {
 		return nil, fmt.Errorf("the vocabulary has no [CLS]/<s> (bos) or [SEP]/</s> (sep, eos) token to build pairs with")
 	}
 	if f.style == bertPair {
@@ -62,7 +85,6 @@ func newPairFormat(model Model, tok textTokenizer, entry catalog.Entry) (*pairFo
 			f.approximate = true
 		}
 	}
-	f.label = f.outputs - 1
 	if entry.RelevantLabel != nil {
 		f.label = *entry.RelevantLabel
 	}
@@ -81,8 +103,11 @@ func newPairFormat(model Model, tok textTokenizer, entry catalog.Entry) (*pairFo
 
 // specials is the number of special tokens a pair adds.
 func (f *pairFormat) specials() int {
-	if f.style == bertPair {
+	switch f.style {
+	case bertPair:
 		return 3
+	case promptPair:
+		return len(f.prefix) + len(f.suffix)
 	}
 	return 4
 }
@@ -92,6 +117,10 @@ func (f *pairFormat) specials() int {
 // their ids are shifted by typeOffset so llama.cpp embeds them as type 1.
 func (f *pairFormat) pair(query, doc []int32) []int32 {
 	seq := make([]int32, 0, len(query)+len(f.docPrefix)+len(doc)+f.specials())
+	if f.style == promptPair {
+		seq = append(append(seq, f.prefix...), query...)
+		return append(append(append(seq, f.docPrefix...), doc...), f.suffix...)
+	}
 	seq = append(seq, f.cls)
 	seq = append(seq, query...)
 	seq = append(seq, f.sep)

@@ -244,9 +244,10 @@ func (p *Pool[V]) reserve(key string, size Booking) error {
 	var evicted []V
 	var evictedKeys []string
 	p.mu.Lock()
+	wouldFit := p.evictionWouldFitLocked(size)
 	for _, k := range p.lru.Keys() { // oldest first
 		short := p.shortLocked(size)
-		if short == nil {
+		if short == nil || !wouldFit {
 			break
 		}
 		s, _ := p.lru.Peek(k)
@@ -279,14 +280,7 @@ func (p *Pool[V]) reserve(key string, size Booking) error {
 // shortLocked lists, sorted, the devices where size does not fit beside
 // what is used now; nil when it fits everywhere.
 func (p *Pool[V]) shortLocked(size Booking) []string {
-	var short []string
-	for dev, bytes := range size {
-		if bytes > 0 && p.used[dev]+bytes > p.budgets[dev] {
-			short = append(short, dev)
-		}
-	}
-	slices.Sort(short) // the error names the same device every time
-	return short
+	return shortOf(p.used, p.budgets, size)
 }
 
 // budgetAdvice says what makes more room on dev: RAM's budget is the

@@ -23,6 +23,12 @@ func (e *Engine) Rerank(ctx context.Context, req RerankRequest) (*RerankResult, 
 	case req.TopN < 0 || req.MaxChunksPerDoc < 0 || req.MaxTokensPerDoc < 0:
 		return nil, fmt.Errorf("%w: top_n, max_chunks_per_doc and max_tokens_per_doc must be positive", ErrInvalidInput)
 	}
+	if e.hybridTarget(req) {
+		return e.rerankHybrid(ctx, req)
+	}
+	if req.Weights != nil {
+		return nil, fmt.Errorf("%w: hybrid weights apply to an embedding model with sparse and ColBERT heads (such as bge-m3), not a cross-encoder", ErrInvalidInput)
+	}
 	m, release, err := e.open(ctx, req.Model, catalog.KindRerank)
 	if err != nil {
 		return nil, err
@@ -52,7 +58,7 @@ func (e *Engine) Rerank(ctx context.Context, req RerankRequest) (*RerankResult, 
 		// A long document scores as its best chunk. Chunks compete on the
 		// probability, which for one output orders them as the logit does.
 		doc := plan.owner[s]
-		prob, raw := relevance(logits, m.pairs.label)
+		prob, raw := m.pairs.score(logits)
 		if prob > best[doc] {
 			best[doc] = prob
 			score := prob
@@ -84,7 +90,11 @@ type pairPlan struct {
 // else the GGUF's (withModelDefaults).
 func (m *loadedModel) planPairs(req RerankRequest) (*pairPlan, error) {
 	f := m.pairs
-	query, err := m.tokenizer.Encode(m.entry.QueryPrefix+req.Query, false)
+	queryText, lead, err := f.queryText(m.entry.QueryPrefix, req.Query, req.Instruction) // pairs_prompt.go
+	if err != nil {
+		return nil, err
+	}
+	query, err := m.tokenizer.Encode(queryText, false)
 	if err != nil {
 		return nil, fmt.Errorf("%w: query: %w", ErrInvalidInput, err)
 	}
@@ -103,7 +113,7 @@ func (m *loadedModel) planPairs(req RerankRequest) (*pairPlan, error) {
 	}
 	plan := &pairPlan{}
 	for i, text := range req.Documents {
-		doc, err := m.tokenizer.Encode(text, false)
+		doc, err := m.tokenizer.Encode(lead+text, false)
 		if err != nil {
 			return nil, fmt.Errorf("%w: document %d: %w", ErrInvalidInput, i, err)
 		}

@@ -55,6 +55,9 @@ type ContextParams struct {
 	// the GGUF's own.
 	Pooling        string
 	FlashAttention bool
+	// KVCacheF32 keeps a decoder's attention keys and values in f32
+	// instead of f16 (the catalog's kv_cache_type).
+	KVCacheF32 bool
 }
 
 // InferenceContext encodes batches of sequences into pooled vectors (or

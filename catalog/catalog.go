@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strings"
 )
 
 // ErrNotFound is wrapped by the error Lookup returns for an unknown model, so
@@ -17,7 +16,7 @@ var ErrNotFound = errors.New("model is not in the catalog")
 type notFoundError struct{ name string }
 
 func (e notFoundError) Error() string {
-	return fmt.Sprintf("model %q is not in the catalog; see GET /models or --models-config", e.name)
+	return fmt.Sprintf("model %s is not in the catalog; see GET /models or --models-config", quoteName(e.name))
 }
 
 func (e notFoundError) Unwrap() error { return ErrNotFound }
@@ -76,7 +75,7 @@ func New(builtin []byte, userFile string) (*Catalog, error) {
 	for i, e := range entries {
 		c.byName[e.Name] = i
 		if e.Repo != "" {
-			c.byRepo[strings.ToLower(e.Repo)] = i
+			c.byRepo[foldRepo(e.Repo)] = i
 		}
 	}
 	return c, nil
@@ -136,6 +135,13 @@ func overlay(b, u Entry) Entry {
 	if u.Dimensions == 0 {
 		u.Dimensions = b.Dimensions
 	}
+	if u.Matryoshka == nil {
+		u.Matryoshka = b.Matryoshka
+	}
+	if u.MinDimensions == 0 {
+		u.MinDimensions = b.MinDimensions
+	}
+	str(&u.KVCacheType, b.KVCacheType)
 	if u.RelevantLabel == nil {
 		u.RelevantLabel = b.RelevantLabel
 	}
@@ -143,6 +149,9 @@ func overlay(b, u Entry) Entry {
 	str(&u.DocumentPrefix, b.DocumentPrefix)
 	if u.Languages == nil {
 		u.Languages = b.Languages
+	}
+	if u.Outputs == nil {
+		u.Outputs = b.Outputs
 	}
 	str(&u.License, b.License)
 	str(&u.Description, b.Description)
@@ -157,14 +166,15 @@ func overlay(b, u Entry) Entry {
 }
 
 // Lookup finds a model by its short name (exact) or by its Hugging Face repo
-// id (case-insensitive, as the Hub treats ids), so requests may say either
-// "bge-m3" or "BAAI/bge-m3". An unknown model yields an error wrapping
+// id (ASCII case-insensitive, as the Hub treats ids), so requests may say
+// either "bge-m3" or "BAAI/bge-m3". Nothing else resolves: a name is never
+// read as a path (see paths.go). An unknown model yields an error wrapping
 // ErrNotFound.
 func (c *Catalog) Lookup(name string) (Entry, error) {
 	if i, ok := c.byName[name]; ok {
 		return c.entries[i].clone(), nil
 	}
-	if i, ok := c.byRepo[strings.ToLower(name)]; ok && name != "" {
+	if i, ok := c.byRepo[foldRepo(name)]; ok && name != "" {
 		return c.entries[i].clone(), nil
 	}
 	return Entry{}, notFoundError{name: name}

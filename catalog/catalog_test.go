@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -45,8 +46,8 @@ func TestBuiltinCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != 18 {
-		t.Fatalf("got %d entries, want 18", len(entries))
+	if len(entries) != 24 {
+		t.Fatalf("got %d entries, want 24", len(entries))
 	}
 	var unsupported []string
 	for _, e := range entries {
@@ -95,6 +96,12 @@ func TestBuiltinValues(t *testing.T) {
 			return e.Pooling == PoolingLast && strings.HasPrefix(e.QueryPrefix, "Instruct: ") &&
 				strings.HasSuffix(e.QueryPrefix, "\nQuery: ") && e.DocumentPrefix == ""
 		}},
+		{"qwen3-embedding-0.6b", func(e Entry) bool {
+			// No space after "Query:", as the card's get_detailed_instruct.
+			return e.Pooling == PoolingLast && strings.HasSuffix(e.QueryPrefix, "\nQuery:") && e.License == "Apache-2.0" &&
+				e.Dimensions == 1024 && e.Matryoshka != nil && *e.Matryoshka && e.MinDimensions == 32
+		}},
+		{"qwen3-reranker-8b", func(e Entry) bool { return e.Kind == KindRerank && e.License == "Apache-2.0" }},
 		{"mxbai-embed-large", func(e Entry) bool {
 			return e.Pooling == PoolingCLS && e.QueryPrefix == "Represent this sentence for searching relevant passages: "
 		}},
@@ -145,14 +152,14 @@ func TestLookup(t *testing.T) {
 func TestUserFile(t *testing.T) {
 	c := mustNew(t, "testdata/user-models.yaml")
 	entries := c.Entries()
-	if len(entries) != 19 {
-		t.Fatalf("got %d entries, want 18 built-in + 1 added", len(entries))
+	if len(entries) != 25 {
+		t.Fatalf("got %d entries, want 24 built-in + 1 added", len(entries))
 	}
 	if last := entries[len(entries)-1].Name; last != "my-model" {
 		t.Errorf("last entry = %s, want the user's addition my-model", last)
 	}
-	if entries[14].Name != "bge-m3" {
-		t.Errorf("entry 14 = %s; an override must keep the built-in position", entries[14].Name)
+	if entries[17].Name != "bge-m3" {
+		t.Errorf("entry 17 = %s; an override must keep the built-in position", entries[17].Name)
 	}
 
 	mine, err := c.Lookup("my-model")
@@ -237,6 +244,9 @@ func TestParseErrors(t *testing.T) {
 		{"two problems", `models: [{name: a, kind: x}, {name: b, kind: y}]`, []string{`model "a"`, `model "b"`}},
 		{"negative relevant_label", `models: [{name: a, kind: rerank, relevant_label: -1}]`, []string{`model "a"`, "relevant_label"}},
 		{"relevant_label on embedding", `models: [{name: a, kind: embedding, relevant_label: 1}]`, []string{`model "a"`, "relevant_label"}},
+		{"matryoshka on a reranker", `models: [{name: a, kind: rerank, matryoshka: true}]`, []string{`model "a"`, "matryoshka"}},
+		{"min_dimensions above dimensions", `models: [{name: a, kind: embedding, dimensions: 64, min_dimensions: 128}]`, []string{`model "a"`, "min_dimensions"}},
+		{"kv_cache_type", `models: [{name: a, kind: embedding, kv_cache_type: q8_0}]`, []string{`model "a"`, "kv_cache_type"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -288,8 +298,8 @@ func TestNewErrors(t *testing.T) {
 
 func TestEmptyUserFile(t *testing.T) {
 	c := mustNew(t, writeFile(t, "# nothing yet\n"))
-	if n := len(c.Entries()); n != 18 {
-		t.Errorf("got %d entries, want the 18 built-ins", n)
+	if n := len(c.Entries()); n != 24 {
+		t.Errorf("got %d entries, want the 24 built-ins", n)
 	}
 }
 
@@ -328,5 +338,30 @@ func TestRelevantLabel(t *testing.T) {
 	*copied.RelevantLabel = 2
 	if *entries[0].RelevantLabel != 0 {
 		t.Error("clone shares relevant_label")
+	}
+}
+
+// outputs names what an embedding model serves beyond dense vectors; the
+// built-in bge-m3 declares BGE-M3's three, a user override keeps them, and
+// a misspelt or misplaced output is refused.
+func TestOutputs(t *testing.T) {
+	m3, err := mustNew(t, "").Lookup("bge-m3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(m3.Outputs, []string{OutputDense, OutputSparse, OutputColBERT}) {
+		t.Errorf("bge-m3 outputs %v", m3.Outputs)
+	}
+	over := mustNew(t, writeFile(t, "models: [{name: bge-m3, max_length: 512}]"))
+	if e, _ := over.Lookup("bge-m3"); len(e.Outputs) != 3 {
+		t.Errorf("an override lost the outputs: %v", e.Outputs)
+	}
+	for _, bad := range []string{
+		`models: [{name: a, kind: embedding, outputs: [splade]}]`,
+		`models: [{name: a, kind: rerank, outputs: [sparse]}]`,
+	} {
+		if _, err := Parse([]byte(bad)); err == nil || !strings.Contains(err.Error(), "outputs") {
+			t.Errorf("%s: error %v, want one about outputs", bad, err)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -77,7 +78,40 @@ type Entry struct {
 	// model segments with, overriding MECAB_DICDIR and the dictionary its
 	// tokenizer config names (unidic-lite, pulled with the model).
 	MecabDicdir string `yaml:"mecab_dicdir,omitempty" json:"mecab_dicdir,omitempty"`
+	// Outputs are the representations an embedding model serves beyond
+	// its dense vector (OutputSparse, OutputColBERT: BGE-M3's heads, which
+	// pull converts into a companion file); empty means dense only. The
+	// engine serves what the converted heads allow; this field tells
+	// clients what to expect before a download.
+	Outputs []string `yaml:"outputs,omitempty" json:"outputs,omitempty"`
+	// Matryoshka says whether the model was trained so that the first N
+	// components of an embedding are an embedding themselves (Matryoshka
+	// representation learning), which a request's dimensions rely on:
+	// false refuses dimensions below the full size (400), nil (not
+	// stated) allows them. MinDimensions is the smallest size trained,
+	// refused below; 0 means no limit.
+	Matryoshka    *bool `yaml:"matryoshka,omitempty" json:"matryoshka,omitempty"`
+	MinDimensions int   `yaml:"min_dimensions,omitempty" json:"min_dimensions,omitempty"`
+	// KVCacheType is how a decoder's attention cache stores keys and
+	// values: "" or KVCacheF16 (llama.cpp's default), or KVCacheF32,
+	// exact to f32 rounding, which also turns flash attention off for the
+	// model (llama.cpp's CPU flash attention computes in f16) at the cost
+	// of twice the cache and a quadratic attention buffer.
+	KVCacheType string `yaml:"kv_cache_type,omitempty" json:"kv_cache_type,omitempty"`
 }
+
+// Values of Entry.KVCacheType, named as llama-server's --cache-type-k.
+const (
+	KVCacheF16 = "f16"
+	KVCacheF32 = "f32"
+)
+
+// Values of Entry.Outputs.
+const (
+	OutputDense   = "dense"
+	OutputSparse  = "sparse"
+	OutputColBERT = "colbert"
+)
 
 // Supported reports whether llama.cpp can run the model. Requests for an
 // unsupported model are refused with Reason.
@@ -121,6 +155,11 @@ func (e Entry) clone() Entry {
 		v := *e.RelevantLabel
 		e.RelevantLabel = &v
 	}
+	if e.Matryoshka != nil {
+		v := *e.Matryoshka
+		e.Matryoshka = &v
+	}
+	e.Outputs = slices.Clone(e.Outputs)
 	return e
 }
 
@@ -168,17 +207,15 @@ func validate(entries []Entry) error {
 		fail := func(format string, args ...any) {
 			errs = append(errs, fmt.Errorf("model %q: "+format, append([]any{e.Name}, args...)...))
 		}
-		// A slash would make the name look like a repo id in requests and
-		// put the default <name>.gguf outside the models dir.
-		if strings.ContainsAny(e.Name, `/\`) || strings.TrimSpace(e.Name) != e.Name {
-			fail("name must not contain slashes or surrounding spaces")
+		for _, p := range pathProblems(e) {
+			fail("%s", p)
 		}
 		if byName[e.Name] {
 			fail("duplicate name")
 		}
 		byName[e.Name] = true
 		if e.Repo != "" {
-			key := strings.ToLower(e.Repo)
+			key := foldRepo(e.Repo)
 			if other, ok := byRepo[key]; ok {
 				fail("repo %q is already used by model %q; to change that model, use its name", e.Repo, other)
 			} else {
@@ -219,8 +256,22 @@ func validate(entries []Entry) error {
 		if e.MaxLength < 0 || e.Dimensions < 0 {
 			fail("max_length and dimensions must not be negative")
 		}
+		if (e.Matryoshka != nil || e.MinDimensions != 0) && e.Kind != KindEmbedding {
+			fail("matryoshka and min_dimensions are for embedding models")
+		}
+		if e.KVCacheType != "" && e.KVCacheType != KVCacheF16 && e.KVCacheType != KVCacheF32 {
+			fail("kv_cache_type %q is invalid; want f16 or f32", e.KVCacheType)
+		}
+		if e.MinDimensions < 0 || e.Dimensions > 0 && e.MinDimensions > e.Dimensions {
+			fail("min_dimensions %d must be between 0 and dimensions %d", e.MinDimensions, e.Dimensions)
+		}
 		if e.RelevantLabel != nil && (*e.RelevantLabel < 0 || e.Kind != KindRerank) {
 			fail("relevant_label must be a label index (0 or more) of a rerank model")
+		}
+		for _, o := range e.Outputs {
+			if o != OutputDense && o != OutputSparse && o != OutputColBERT || e.Kind != KindEmbedding {
+				fail("outputs %q is invalid; want dense, sparse or colbert, on an embedding model", o)
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -53,6 +53,11 @@ var architectures = map[string]func(job *job) (converter, error){
 	"JinaBertForMaskedLM":                 newJinaBERT,
 	"MistralModel":                        newLlama,
 	"LlamaModel":                          newLlama,
+	"Qwen3ForCausalLM":                    newQwen3, // Qwen3-Embedding and Qwen3-Reranker (qwen3.go)
+	"Qwen3Model":                          newQwen3,
+	"ModernBertModel":                     newModernBERT, // ruri-v3 (modernbert.go)
+	"ModernBertForMaskedLM":               newModernBERT,
+	"ModernBertForSequenceClassification": newModernBERT,
 }
 
 func supportedArchitectures() []string { return slices.Sorted(maps.Keys(architectures)) }
@@ -128,6 +133,9 @@ func Convert(ctx context.Context, opts Options) error {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := j.writeHeads(w, opts.Output); err != nil {
 		return err
 	}
 	if written {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/rerank-api/rerank-api/convert/gguf"
+	"github.com/rerank-api/rerank-api/convert/vocab"
 )
 
 // llamaFamily converts Llama and Mistral decoders used as embedders
@@ -32,6 +33,31 @@ type decoderConfig struct {
 }
 
 func newLlama(j *job) (converter, error) {
+	m, err := readDecoder(j)
+	if err != nil {
+		return nil, err
+	}
+	m.pooling = j.st.Pooling
+	if m.pooling == "" {
+		m.pooling = "last"
+		j.warn("no sentence-transformers pooling config (1_Pooling/config.json); using last-token pooling, as decoder embedders do — set pooling in the catalog if the model card says otherwise")
+	}
+	maxLength := j.config.MaxPositionEmbeddings
+	if j.st.MaxSeqLength > 0 {
+		maxLength = j.st.MaxSeqLength
+	}
+	if sw := m.decoder.SlidingWindow; sw > 0 && sw < maxLength {
+		// llama.cpp's llama architecture has no sliding window.
+		j.warn("sliding_window %d is ignored: llama.cpp attends over the whole input, so inputs longer than %d tokens embed differently from transformers; set max_length to %d to stay exact",
+			sw, sw, sw)
+	}
+	return m, nil
+}
+
+// readDecoder reads and checks what Llama, Mistral and Qwen3 decoders
+// share: config.json's shape, SwiGLU with silu, plain rotary embeddings,
+// no biases, and whether the weights sit under "model.".
+func readDecoder(j *job) (*llamaFamily, error) {
 	m := &llamaFamily{job: j}
 	if _, err := readJSON(filepath.Join(j.dir, "config.json"), &m.decoder); err != nil {
 		return nil, err
@@ -41,13 +67,13 @@ func newLlama(j *job) (converter, error) {
 	case cfg.HiddenSize < 1 || cfg.NumAttentionHeads < 1 || cfg.NumHiddenLayers < 1 || cfg.IntermediateSize < 1:
 		return nil, fmt.Errorf("%s config.json lacks hidden_size, num_attention_heads, num_hidden_layers or intermediate_size", j.arch)
 	case cfg.HiddenAct != "" && cfg.HiddenAct != "silu":
-		return nil, fmt.Errorf("hidden_act %q: llama.cpp's llama architecture computes SwiGLU with silu only", cfg.HiddenAct)
+		return nil, fmt.Errorf("hidden_act %q: llama.cpp computes these decoders' SwiGLU with silu only", cfg.HiddenAct)
 	case dc.RopeScaling != nil:
 		// Llama 3.1-style frequency scaling and YaRN need keys and
 		// tensors this converter does not write; plain RoPE would be wrong.
 		return nil, fmt.Errorf("rope_scaling %v is not supported: only plain rotary embeddings convert exactly", dc.RopeScaling)
 	case dc.AttentionBias || dc.MLPBias:
-		return nil, fmt.Errorf("attention_bias or mlp_bias is set: Llama/Mistral layers with biases are not supported")
+		return nil, fmt.Errorf("attention_bias or mlp_bias is set: %s layers with biases are not supported", j.arch)
 	}
 	if dc.KVHeads == 0 {
 		dc.KVHeads = cfg.NumAttentionHeads
@@ -68,36 +94,28 @@ func newLlama(j *job) (converter, error) {
 	if _, ok := j.ckpt.Info(m.prefix + "embed_tokens.weight"); !ok {
 		return nil, fmt.Errorf("%s checkpoint has no embed_tokens.weight (with or without a model. prefix)", j.arch)
 	}
-	m.pooling = j.st.Pooling
-	if m.pooling == "" {
-		m.pooling = "last"
-		j.warn("no sentence-transformers pooling config (1_Pooling/config.json); using last-token pooling, as decoder embedders do — set pooling in the catalog if the model card says otherwise")
-	}
-	maxLength := cfg.MaxPositionEmbeddings
-	if j.st.MaxSeqLength > 0 {
-		maxLength = j.st.MaxSeqLength
-	}
-	if dc.SlidingWindow > 0 && dc.SlidingWindow < maxLength {
-		// llama.cpp's llama architecture has no sliding window.
-		j.warn("sliding_window %d is ignored: llama.cpp attends over the whole input, so inputs longer than %d tokens embed differently from transformers; set max_length to %d to stay exact",
-			dc.SlidingWindow, dc.SlidingWindow, dc.SlidingWindow)
-	}
 	return m, nil
+}
+
+// decoderVocab checks the embedding table against config.json and reads
+// the tokenizer with one token per row of it.
+func (m *llamaFamily) decoderVocab() (*vocab.Vocab, int, error) {
+	embed, ok := m.ckpt.Info(m.prefix + "embed_tokens.weight")
+	if !ok || len(embed.Shape) != 2 || int(embed.Shape[1]) != m.config.HiddenSize {
+		return nil, 0, fmt.Errorf("embed_tokens shape %v does not match hidden_size %d", embed.Shape, m.config.HiddenSize)
+	}
+	if m.config.MaxPositionEmbeddings < 1 {
+		return nil, 0, fmt.Errorf("config.json has no max_position_embeddings: llama.cpp needs the trained context length")
+	}
+	nVocab := int(embed.Shape[0])
+	v, err := m.loadVocab(nVocab)
+	return v, nVocab, err
 }
 
 func (m *llamaFamily) write(w *gguf.Writer, typ gguf.TensorType) error {
 	cfg, dc := m.config, m.decoder
 	hidden, ff := cfg.HiddenSize, cfg.IntermediateSize
-	embed, ok := m.ckpt.Info(m.prefix + "embed_tokens.weight")
-	if !ok || len(embed.Shape) != 2 || int(embed.Shape[1]) != hidden {
-		return fmt.Errorf("embed_tokens shape %v does not match hidden_size %d", embed.Shape, hidden)
-	}
-	nVocab := int(embed.Shape[0])
-	if cfg.MaxPositionEmbeddings < 1 {
-		return fmt.Errorf("config.json has no max_position_embeddings: llama.cpp needs the trained context length")
-	}
-
-	v, err := m.loadVocab(nVocab)
+	v, nVocab, err := m.decoderVocab()
 	if err != nil {
 		return err
 	}

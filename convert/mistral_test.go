@@ -2,10 +2,8 @@ package convert
 
 import (
 	"context"
-	"encoding/json"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -80,18 +78,7 @@ func writeTinyMistral(t *testing.T, edit func(config map[string]any)) string {
 	if err := testmodel.WriteMistralHF(dir, testmodel.GenerateMistral(cfg), cfg); err != nil {
 		t.Fatal(err)
 	}
-	if edit != nil {
-		path := filepath.Join(dir, "config.json")
-		var config map[string]any
-		if _, err := readJSON(path, &config); err != nil {
-			t.Fatal(err)
-		}
-		edit(config)
-		raw, _ := json.Marshal(config)
-		if err := os.WriteFile(path, raw, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	editConfig(t, dir, edit)
 	return dir
 }
 

@@ -55,6 +55,9 @@ func (j *job) writeServingMetadata(w *gguf.Writer, embedder bool) {
 	}
 	if j.st.QueryPrompt != "" {
 		w.AddKV(keys.QueryPrefix, j.st.QueryPrompt)
+		if embedder {
+			writeInstructionPrefix(w, j.st.QueryPrompt) // qwen3_prompts.go
+		}
 	}
 	if j.st.DocumentPrompt != "" {
 		w.AddKV(keys.DocumentPrefix, j.st.DocumentPrompt)

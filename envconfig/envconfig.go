@@ -107,6 +107,7 @@ var (
 	MaxConcurrentRequests = setting("max-concurrent-requests", "MAX_CONCURRENT_REQUESTS", 512, "requests in progress beyond which new ones get 429")
 	MaxConcurrentPerModel = setting("max-concurrent-requests-per-model", "MAX_CONCURRENT_REQUESTS_PER_MODEL", 0, "requests in progress for one model beyond which its new ones get 429 (default: half of --max-concurrent-requests, so a busy model leaves room for the others)")
 	Offline               = setting("offline", "HF_HUB_OFFLINE", false, "never download: serve only models already in the models dir")
+	PullOnRequest         = setting("pull-on-request", "PULL_ON_REQUEST", "defaults", "which missing catalog models a request may have serve download: defaults (the --embedding-model and --reranker-model only), catalog (any), never (others need rerank-api pull first)")
 	MecabDicdir           = setting("mecab-dicdir", "MECAB_DICDIR", "", "MeCab dictionary of Japanese (BertJapaneseTokenizer) models without a catalog mecab_dicdir (default: the one the model names, e.g. unidic-lite pulled into the models dir)")
 )
 
@@ -116,6 +117,10 @@ var (
 	LogLevel  = setting("log-level", "LOG_LEVEL", "info", "debug, info, warn or error")
 	LogFormat = setting("log-format", "LOG_FORMAT", "auto", "json, console, or auto (console on a terminal)")
 )
+
+// Profiling (serve): Go's net/http/pprof on a listener of its own, never
+// on the API port; off by default.
+var PprofAddr = setting("pprof-addr", "PPROF_ADDR", "", "serve Go's profiles (net/http/pprof) at /debug/pprof/ on this address, e.g. localhost:6060; a bare port binds to 127.0.0.1 (default: off)")
 
 // Variables read only from the environment, by the functions below.
 var (

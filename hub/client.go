@@ -43,6 +43,12 @@ type Client struct {
 	HTTP *http.Client
 
 	inflight flights // downloads in progress, by destination
+	// wrapFile, when set, stands between a download and its partial file:
+	// tests make it fail as a full disk does.
+	wrapFile func(io.Writer) io.Writer
+	// stallTimeout is the longest a download waits for its next bytes;
+	// 0 means defaultStallTimeout.
+	stallTimeout time.Duration
 }
 
 // NewClient returns a client for endpoint (DefaultEndpoint when empty) whose
@@ -69,8 +75,9 @@ func (c *Client) fileURL(repo, revision, path string) string {
 	return c.endpoint() + "/" + escapePath(repo) + "/resolve/" + url.PathEscape(orDefault(revision)) + "/" + escapePath(path)
 }
 
-// send makes one request. The token goes only to the hub's own host:port,
-// never to a URL elsewhere (DownloadURL).
+// send makes one request. Redirects are followed only to where downloads
+// may come from (checkRedirect). The token goes only to the hub's own
+// host:port, never to a URL elsewhere (DownloadURL).
 // Go's default redirect policy would also forward it to the same host name on
 // another port and to subdomains (huggingface.co to cdn-lfs.huggingface.co),
 // and presigned CDN URLs reject a request carrying a second credential.
@@ -92,8 +99,11 @@ func (c *Client) send(ctx context.Context, method, rawURL string, header http.He
 		if !follow {
 			return http.ErrUseLastResponse
 		}
-		if len(via) >= 10 {
-			return errors.New("stopped after 10 redirects")
+		if len(via) >= maxRedirects {
+			return fmt.Errorf("stopped after %d redirects", maxRedirects)
+		}
+		if err := checkRedirect(via[0].URL, next.URL); err != nil {
+			return err
 		}
 		if next.URL.Host != via[0].URL.Host {
 			next.Header.Del("Authorization")

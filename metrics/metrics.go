@@ -64,7 +64,7 @@ func New() *Metrics {
 			"Requests answered with a 2xx status.",
 			"route", "model", "method"),
 		failures: counterVec("te_request_failure",
-			"Requests that failed, by TEI's error kind: validation, batch_size, model_type, overloaded, dropped (the client went away), unavailable, timeout, unauthorized, inference.",
+			"Requests that failed, by TEI's error kind: validation, batch_size, model_type, overloaded, dropped (the client went away), unavailable, timeout, unauthorized, non_finite (NaN or Inf out of a model), inference.",
 			"route", "model", "err"),
 		duration: histogramVec("te_request_duration", durationBuckets,
 			"Seconds from a request's arrival to its answer.",

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/sync/singleflight"
@@ -132,6 +133,8 @@ func checkpointFiles(files []hub.RemoteFile) func(string) bool {
 		case base == "pytorch_model.bin", base == "pytorch_model.bin.index.json",
 			strings.HasPrefix(base, "pytorch_model-") && strings.HasSuffix(base, ".bin"):
 			return !hasSafetensors
+		case slices.Contains(convert.HeadFiles, base): // BGE-M3's sparse and ColBERT heads
+			return true
 		}
 		switch base {
 		case "config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",

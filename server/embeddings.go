@@ -47,8 +47,26 @@ func (s *server) openAIEmbeddings(w http.ResponseWriter, r *http.Request) {
 		truncate:    req.Truncate,
 		inputType:   inputType,
 	})
+	if err == nil && req.Instruction != nil {
+		embedReq.Instruction, err = parseInstruction(*req.Instruction)
+	}
 	if err != nil {
 		writeError(w, r, err)
+		return
+	}
+	if req.Outputs != nil {
+		// Our extension: several outputs of one encode (embed_sparse.go).
+		outputs, err := parseOutputs(req.Outputs)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		res, err := s.embedOutputs(r, backend.OutputsRequest{EmbedRequest: embedReq, Outputs: outputs})
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		writeJSON(w, r, http.StatusOK, openAIOutputsResponse(res, len(embedReq.Inputs), asBase64))
 		return
 	}
 	res, err := s.embed(r, embedReq)
@@ -156,6 +174,15 @@ func (s *server) newEmbedRequest(model string, inputs []backend.Input, inputsPar
 		req.Dimensions = *dimensions
 	}
 	return req, nil
+}
+
+// parseInstruction checks our instruction extension: present, it must
+// say something, or the model would read "Instruct: \nQuery:".
+func parseInstruction(instruction string) (string, error) {
+	if strings.TrimSpace(instruction) == "" {
+		return "", invalidField("instruction", `"instruction" is empty; leave it out to use the model's default task instruction`)
+	}
+	return instruction, nil
 }
 
 // inputTypes are the input_type values /v1/embeddings accepts: ours and

@@ -33,7 +33,7 @@ const (
 // /api/.
 func routeFamily(path string) apiFamily {
 	switch path {
-	case "/embed", "/embed_all", "/rerank", "/tokenize", "/decode", "/similarity":
+	case "/embed", "/embed_all", "/embed_sparse", "/embed_colbert", "/rerank", "/tokenize", "/decode", "/similarity":
 		return familyTEI
 	case "/v1/rerank":
 		return familyCohere
@@ -124,6 +124,7 @@ var engineErrors = []struct {
 	{backend.ErrInputTooLong, http.StatusBadRequest, "input_too_long", "input", 0},
 	{backend.ErrModelUnavailable, http.StatusServiceUnavailable, "model_unavailable", "", retryAfterUnavailable},
 	{backend.ErrOverloaded, http.StatusTooManyRequests, "overloaded", "", retryAfterOverloaded},
+	{backend.ErrNonFinite, http.StatusInternalServerError, "non_finite", "", 0},
 }
 
 // statusClientClosedRequest is nginx's code for a client that left before

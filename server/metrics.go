@@ -61,8 +61,8 @@ func (s *server) routeLabel(r *http.Request, ri *requestInfo) string {
 
 // failureKind is TEI's te_request_failure err label for a failed request,
 // with kinds of our own where TEI has no word: unavailable (a model that
-// cannot serve, a server shutting down), timeout (--request-timeout) and
-// unauthorized (API keys).
+// cannot serve, a server shutting down), timeout (--request-timeout),
+// unauthorized (API keys) and non_finite (NaN or Inf out of a model).
 func failureKind(status int, err error) string {
 	code := ""
 	if err != nil {
@@ -83,6 +83,8 @@ func failureKind(status int, err error) string {
 		return "timeout"
 	case status == http.StatusServiceUnavailable:
 		return "unavailable"
+	case code == "non_finite":
+		return "non_finite" // a model computing NaN or Inf: its file, not the server, is broken
 	case status >= http.StatusInternalServerError:
 		return "inference"
 	}

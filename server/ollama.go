@@ -141,7 +141,7 @@ func ollamaNotFound(name string, cause error) *apiError {
 		status:  http.StatusNotFound,
 		code:    "model_not_found",
 		param:   "model",
-		message: fmt.Sprintf("model '%s' not found", name),
+		message: fmt.Sprintf("model '%s' not found", clipPath(name)), // a name can be megabytes long
 		cause:   cause,
 	}
 }
@@ -154,7 +154,7 @@ func (s *server) ollamaEntry(model string) (backend.ModelStatus, error) {
 		return backend.ModelStatus{}, err
 	}
 	for _, m := range s.engine.Models() {
-		if m.Name == name || m.Repo != "" && strings.EqualFold(m.Repo, name) {
+		if m.Name == name || m.Repo != "" && catalog.SameRepo(m.Repo, name) {
 			return m, nil
 		}
 	}

@@ -32,6 +32,7 @@ var polymorphic = map[string]any{
 	"OpenAIEmbeddingRequest.input": embedInputs,
 	"TEIEmbedRequest.inputs":       embedInputs,
 	"TEIEmbedAllRequest.inputs":    embedInputs,
+	"TEIEmbedSparseRequest.inputs": embedInputs,
 	"TEITokenizeRequest.inputs":    oneOf(stringSchema, arrayOf(stringSchema)),
 	"TEIDecodeRequest.ids":         oneOf(arrayOf(integerSchema), arrayOf(arrayOf(integerSchema))),
 	"OpenAIEmbedding.embedding": oneOf(arrayOf(numberSchema),

@@ -82,7 +82,7 @@ func (s *server) serveCohereRerank(w http.ResponseWriter, r *http.Request, req a
 		writeError(w, r, err)
 		return
 	}
-	rr := backend.RerankRequest{Model: req.Model, Query: req.Query, Documents: make([]string, len(docs)), RawScores: req.RawScores}
+	rr := backend.RerankRequest{Model: req.Model, Query: req.Query, Documents: make([]string, len(docs)), RawScores: req.RawScores, Weights: hybridWeights(req.HybridWeights), Instruction: req.Instruction}
 	for i, d := range docs {
 		rr.Documents[i] = d.text
 	}
@@ -170,7 +170,7 @@ func (s *server) serveTEIRerank(w http.ResponseWriter, r *http.Request, req api.
 		writeError(w, r, err)
 		return
 	}
-	rr := backend.RerankRequest{Model: req.Model, Query: req.Query, Documents: req.Texts, RawScores: req.RawScores}
+	rr := backend.RerankRequest{Model: req.Model, Query: req.Query, Documents: req.Texts, RawScores: req.RawScores, Weights: hybridWeights(req.HybridWeights), Instruction: req.Instruction}
 	if req.Truncate != nil {
 		rr.Truncate = *req.Truncate
 	}

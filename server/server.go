@@ -40,6 +40,10 @@ type Engine interface {
 	// EmbedAll returns, per input, one vector per token (/embed_all). The
 	// same context rule applies.
 	EmbedAll(ctx context.Context, req backend.EmbedRequest) (*backend.TokenEmbedResult, error)
+	// EmbedOutputs returns dense, sparse and ColBERT outputs of one encode
+	// (/embed_sparse, /embed_colbert, /v1/embeddings' "outputs"). The same
+	// context rule applies.
+	EmbedOutputs(ctx context.Context, req backend.OutputsRequest) (*backend.OutputsResult, error)
 	// Similarity returns the cosine similarity of each input after the
 	// first to the first (/similarity). The same context rule applies.
 	Similarity(ctx context.Context, req backend.EmbedRequest) (*backend.SimilarityResult, error)
@@ -130,6 +134,8 @@ func New(engine Engine, cfg Config, logger zerolog.Logger) http.Handler {
 	r.HandleFunc("/embeddings", s.openAIEmbeddings).Methods(http.MethodPost)
 	r.HandleFunc("/embed", s.teiEmbed).Methods(http.MethodPost)
 	r.HandleFunc("/embed_all", s.teiEmbedAll).Methods(http.MethodPost)
+	r.HandleFunc("/embed_sparse", s.teiEmbedSparse).Methods(http.MethodPost)
+	r.HandleFunc("/embed_colbert", s.teiEmbedColBERT).Methods(http.MethodPost)
 	r.HandleFunc("/v1/rerank", s.cohereRerankV1).Methods(http.MethodPost)
 	r.HandleFunc("/v2/rerank", s.cohereRerankV2).Methods(http.MethodPost)
 	r.HandleFunc("/v1/embed", s.cohereEmbedV1).Methods(http.MethodPost)

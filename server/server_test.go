@@ -38,6 +38,8 @@ type fakeEngine struct {
 	tokenizeRequests []backend.TokenizeRequest
 	tokenize         func(ctx context.Context, req backend.TokenizeRequest) (*backend.TokenizeResult, error)
 	decodeRequests   []backend.DecodeRequest
+	// outputsRequests records EmbedOutputs calls (embed_sparse_test.go).
+	outputsRequests []backend.OutputsRequest
 }
 
 const fakeDims = 4

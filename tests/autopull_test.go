@@ -3,6 +3,7 @@ package tests
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,9 +18,10 @@ import (
 	"github.com/rerank-api/rerank-api/internal/testmodel"
 )
 
-// A catalog model that is not on disk is downloaded on its first request
-// from the hub named by HF_ENDPOINT; concurrent first requests share one
-// download and all get their embeddings.
+// With --pull-on-request catalog, a catalog model that is not on disk is
+// downloaded on its first request from the hub named by HF_ENDPOINT;
+// concurrent first requests share one download and all get their
+// embeddings.
 func TestServePullsMissingModelOnFirstRequest(t *testing.T) {
 	src := t.TempDir()
 	models, err := writeModels(src, map[string]testmodel.Config{"hubbed": testmodel.Tiny(61, "mean")})
@@ -35,7 +37,7 @@ func TestServePullsMissingModelOnFirstRequest(t *testing.T) {
 
 	dir := t.TempDir()
 	catalog := "models:\n  - {name: hubbed, kind: embedding, source: {repo: org/hubbed-GGUF, file: hubbed.gguf}}\n"
-	sp := serveCatalog(t, false, dir, catalog, "--offline=false", "--embedding-model", "", "--reranker-model", "")
+	sp := serveCatalog(t, false, dir, catalog, "--offline=false", "--pull-on-request", "catalog", "--embedding-model", "", "--reranker-model", "")
 
 	m := models["hubbed"]
 	var wg sync.WaitGroup
@@ -130,5 +132,84 @@ func TestCLIEmbedWaitsForTheDownload(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "hubbed.gguf")); err != nil {
 		t.Errorf("the pulled model is not in the models dir: %v", err)
+	}
+}
+
+// Which missing models a request may have the server pull is the operator's
+// choice: by default only the default models (pulled when the server
+// starts), with catalog any catalog model, with never none. A refused
+// request gets a 503 saying how to pull the model, and the hub sees nothing.
+func TestPullOnRequestPolicy(t *testing.T) {
+	src := t.TempDir()
+	models, err := writeModels(src, map[string]testmodel.Config{"def": testmodel.Tiny(63, "cls"), "other": testmodel.Tiny(64, "mean")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	gets := map[string]int{}
+	hub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		gets["any"]++
+		mu.Unlock()
+		name := strings.TrimSuffix(filepath.Base(r.URL.Path), ".gguf")
+		if r.URL.Path != "/org/"+name+"-GGUF/resolve/main/"+name+".gguf" || models[name] == nil {
+			http.NotFound(w, r)
+			return
+		}
+		if r.Method == http.MethodGet {
+			mu.Lock()
+			gets[name]++
+			mu.Unlock()
+		}
+		http.ServeFile(w, r, filepath.Join(src, name+".gguf"))
+	}))
+	defer hub.Close()
+	t.Setenv("HF_ENDPOINT", hub.URL)
+	t.Setenv("HF_TOKEN", "")
+	catalog := "models:\n" +
+		"  - {name: def, kind: embedding, source: {repo: org/def-GGUF, file: def.gguf}}\n" +
+		"  - {name: other, kind: embedding, source: {repo: org/other-GGUF, file: other.gguf}}\n"
+
+	for _, policy := range []string{"", "never", "catalog"} {
+		t.Run("policy "+policy, func(t *testing.T) {
+			mu.Lock()
+			clear(gets)
+			mu.Unlock()
+			args := []string{"--offline=false", "--embedding-model", "def", "--reranker-model", ""}
+			if policy != "" {
+				args = append(args, "--pull-on-request", policy)
+			}
+			sp := serveCatalog(t, true, t.TempDir(), catalog, args...)
+			var out api.OpenAIEmbeddingResponse
+			if r := sp.post(t, "/v1/embeddings", map[string]any{"model": "def", "input": texts[0]}, &out); r.StatusCode != http.StatusOK {
+				t.Fatalf("def: status %d", r.StatusCode)
+			}
+			var raw map[string]any
+			r := sp.post(t, "/v1/embeddings", map[string]any{"model": "other", "input": texts[0]}, &raw)
+			mu.Lock()
+			defer mu.Unlock()
+			if gets["def"] != 1 {
+				t.Errorf("the default model was downloaded %d times, want once (at start)", gets["def"])
+			}
+			if policy == "catalog" {
+				if r.StatusCode != http.StatusOK || gets["other"] != 1 {
+					t.Errorf("other: status %d, %d downloads; want 200 after one", r.StatusCode, gets["other"])
+				}
+				// Only catalog models: a repo id the catalog does not
+				// list is not looked for on the hub.
+				before := gets["any"]
+				mu.Unlock()
+				r := sp.post(t, "/v1/embeddings", map[string]any{"model": "org/stranger-GGUF", "input": "x"}, nil)
+				mu.Lock()
+				if r.StatusCode != http.StatusNotFound || gets["any"] != before {
+					t.Errorf("a repo outside the catalog: status %d, %d hub requests; want 404 and none", r.StatusCode, gets["any"]-before)
+				}
+				return
+			}
+			msg := fmt.Sprint(raw["error"])
+			if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(msg, "run: rerank-api pull other") || gets["other"] != 0 {
+				t.Errorf("other: status %d, %d downloads, %s; want a 503 saying how to pull it and no download", r.StatusCode, gets["other"], msg)
+			}
+		})
 	}
 }

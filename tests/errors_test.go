@@ -79,8 +79,8 @@ func TestModelListings(t *testing.T) {
 	for i, m := range models.Data {
 		byName[m.Name] = i
 	}
-	if len(models.Data) != 18+6 {
-		t.Errorf("/models lists %d entries, want the 18 built-ins and 6 of the test catalog", len(models.Data))
+	if len(models.Data) != 24+6 {
+		t.Errorf("/models lists %d entries, want the 24 built-ins and 6 of the test catalog", len(models.Data))
 	}
 	cls := models.Data[byName["tiny-cls"]]
 	missing := models.Data[byName["tiny-missing"]]

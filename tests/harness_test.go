@@ -94,7 +94,8 @@ func freshBinary(root, rel string) (string, error) {
 			}
 			return nil
 		}
-		source := name == "go.mod" || name == "go.sum" || name == "models.yaml" ||
+		// models.yaml and eval/data's .gz sets are go:embed'ed.
+		source := name == "go.mod" || name == "go.sum" || name == "models.yaml" || strings.HasSuffix(name, ".gz") ||
 			(strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go")) ||
 			strings.HasSuffix(name, ".c") || strings.HasSuffix(name, ".h")
 		if !source {

@@ -119,7 +119,7 @@ func TestMetricsMoveAsRequestsFlow(t *testing.T) {
 	// models pool by CLS: llama.cpp asserts when a mean-pooling context has
 	// fewer tokens than its 256 sequences.)
 	const budget = 128 << 20
-	sp := serveCatalog(t, true, dir, catalog, "--offline=false", "--embedding-model", "pin", "--reranker-model", "rr",
+	sp := serveCatalog(t, true, dir, catalog, "--offline=false", "--pull-on-request", "catalog", "--embedding-model", "pin", "--reranker-model", "rr",
 		"--max-memory", "128MiB", "--keep-alive", "-1", "--workers", "1", "--max-batch-tokens", "8")
 
 	before := scrapeMetrics(t, sp)

@@ -29,6 +29,10 @@ type ContextParams struct {
 	Pooling Pooling
 	// FlashAttention keeps the attention buffer linear in BatchTokens.
 	FlashAttention bool
+	// KVCacheF32 stores a decoder's keys and values in f32 rather than
+	// llama.cpp's default f16: without flash attention, a Qwen3 test model
+	// then matches an f64 reference to 1e-7 instead of 2e-4.
+	KVCacheF32 bool
 }
 
 // ErrInvalidBatch is returned by Encode for inputs llama.cpp would abort on.
@@ -86,6 +90,9 @@ func (m *Model) NewContext(p ContextParams) (*Context, error) {
 	cp.embeddings = true
 	cp.kv_unified = true
 	cp.no_perf = true
+	if p.KVCacheF32 {
+		cp.type_k, cp.type_v = C.GGML_TYPE_F32, C.GGML_TYPE_F32
+	}
 	cp.flash_attn_type = C.LLAMA_FLASH_ATTN_TYPE_DISABLED
 	if p.FlashAttention {
 		cp.flash_attn_type = C.LLAMA_FLASH_ATTN_TYPE_ENABLED
@@ -198,11 +205,16 @@ func (c *Context) tokenVectors(seqs [][]int32) ([][]float32, error) {
 }
 
 func (c *Context) validate(seqs [][]int32) error {
-	if len(seqs) > c.params.Sequences {
-		return fmt.Errorf("%w: %d sequences, context holds %d", ErrInvalidBatch, len(seqs), c.params.Sequences)
+	return validateBatch(seqs, c.params, &c.model.Info)
+}
+
+// validateBatch checks a batch against a context's shape and its model,
+// so that nothing ggml would abort on reaches it.
+func validateBatch(seqs [][]int32, p ContextParams, info *ModelInfo) error {
+	if len(seqs) > p.Sequences {
+		return fmt.Errorf("%w: %d sequences, context holds %d", ErrInvalidBatch, len(seqs), p.Sequences)
 	}
 	total := 0
-	info := &c.model.Info
 	for i, seq := range seqs {
 		if len(seq) == 0 {
 			return fmt.Errorf("%w: sequence %d is empty", ErrInvalidBatch, i)
@@ -217,8 +229,8 @@ func (c *Context) validate(seqs [][]int32) error {
 		}
 		total += len(seq)
 	}
-	if total > c.params.BatchTokens {
-		return fmt.Errorf("%w: %d tokens, context holds %d per call", ErrInvalidBatch, total, c.params.BatchTokens)
+	if total > p.BatchTokens {
+		return fmt.Errorf("%w: %d tokens, context holds %d per call", ErrInvalidBatch, total, p.BatchTokens)
 	}
 	return nil
 }

@@ -5,6 +5,11 @@
 // Model (a loaded GGUF), Context (an inference context with a fixed pooling
 // type and batch size) and Device (a ggml compute device).
 //
+// ModernBERT (ruri-v3), which the vendored llama.cpp lacks, runs on a graph
+// of its own built with ggml's public API over the same devices
+// (modernbert.c): ModernBERT and ModernBERTContext mirror Model and Context,
+// and llama.cpp still provides their tokenizer.
+//
 // Its main duty beyond translation is safety: llama.cpp aborts the whole
 // process (GGML_ASSERT) on inputs such as a position past the model's trained
 // context or more tokens than the physical batch. Every such condition is

@@ -36,6 +36,7 @@ func Init(libDir string) []Device {
 	initOnce.Do(func() {
 		os.Setenv("GGML_NO_BACKTRACE", "1")
 		C.rr_log_install()
+		C.rr_malloc_return_freed()
 		if fi, err := os.Stat(libDir); libDir != "" && err == nil && fi.IsDir() {
 			dir := C.CString(libDir)
 			C.ggml_backend_load_all_from_path(dir)

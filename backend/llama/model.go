@@ -108,6 +108,12 @@ func LoadModel(path string, p ModelParams) (*Model, error) {
 	}
 	params.devices = offloadDevices // SelectDevices' choice; nil: every GPU
 	params.vocab_only = C.bool(p.VocabOnly)
+	// Read the weights into memory instead of mapping the file: a mapped
+	// file cut short while loaded (a copy over it, a pull interrupted
+	// writing in place) turns the next encode's read of a missing page
+	// into SIGBUS, which kills every model the process serves. The pool
+	// books the whole file as memory either way.
+	params.use_mmap = false
 	cpath := C.CString(path)
 	defer C.free(unsafe.Pointer(cpath))
 	var errs callErrors

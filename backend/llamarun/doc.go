@@ -1,6 +1,7 @@
 // Package llamarun runs backend's models in llama.cpp: Runtime implements
 // backend.Runtime with backend/llama's Model and Context, and cmd/ hands it
-// to the engine through backend.Config.Runtime.
+// to the engine through backend.Config.Runtime. ModernBERT files go to
+// backend/llama's own ggml encoder instead, behind the same interfaces.
 //
 // It exists so that backend depends on the runtime through the small
 // interfaces it defines (runtime.go) instead of importing the cgo package:

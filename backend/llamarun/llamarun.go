@@ -2,17 +2,33 @@ package llamarun
 
 import (
 	"github.com/rerank-api/rerank-api/backend"
+	"github.com/rerank-api/rerank-api/backend/ggufcheck"
 	"github.com/rerank-api/rerank-api/backend/llama"
+	"github.com/rerank-api/rerank-api/convert/gguf"
 )
 
 // Runtime loads GGUF models with llama.cpp; llama.Init must have been
 // called first.
 type Runtime struct{}
 
-var _ backend.Runtime = Runtime{}
+var (
+	_ backend.Runtime     = Runtime{}
+	_ backend.FileChecker = Runtime{}
+)
 
-// LoadModel loads the GGUF at path.
+// CheckFile refuses what llama.cpp would abort on, or refuse, loading the
+// file (backend/ggufcheck), before it ever opens it.
+func (Runtime) CheckFile(meta *gguf.Metadata, fileSize int64) error {
+	return ggufcheck.Check(meta, fileSize)
+}
+
+// LoadModel loads the GGUF at path: ModernBERT files with rerank-api's own
+// ggml encoder (llama.cpp has no such architecture), the rest with
+// llama.cpp.
 func (Runtime) LoadModel(path string, p backend.ModelParams) (backend.Model, error) {
+	if llama.IsModernBERT(path) {
+		return loadModernBERT(path, p)
+	}
 	m, err := llama.LoadModel(path, llama.ModelParams{GPULayers: p.GPULayers})
 	if err != nil {
 		return nil, err
@@ -24,8 +40,9 @@ func (Runtime) LoadModel(path string, p backend.ModelParams) (backend.Model, err
 // Detokenize and Close are its own.
 type model struct{ *llama.Model }
 
-func (m model) Info() backend.ModelInfo {
-	i := m.Model.Info
+func (m model) Info() backend.ModelInfo { return info(m.Model.Info) }
+
+func info(i llama.ModelInfo) backend.ModelInfo {
 	return backend.ModelInfo{
 		Arch:         i.Arch,
 		ClassOutputs: i.ClassOutputs,
@@ -43,22 +60,28 @@ func (m model) Info() backend.ModelInfo {
 // batch, and llama.cpp's graph reservation for mean pooling aborts the
 // process on them (ggml_can_mul_mat).
 func (m model) NewContext(p backend.ContextParams) (backend.InferenceContext, error) {
-	pooling, err := llama.ParsePooling(p.Pooling)
+	lp, err := contextParams(p)
 	if err != nil {
 		return nil, err
 	}
-	sequences := min(llama.MaxSequences, p.BatchTokens)
-	c, err := m.Model.NewContext(llama.ContextParams{
+	c, err := m.Model.NewContext(lp)
+	if err != nil {
+		return nil, err
+	}
+	return inferenceContext{c, lp.Sequences}, nil
+}
+
+// contextParams translates backend's context shape into llama's.
+func contextParams(p backend.ContextParams) (llama.ContextParams, error) {
+	pooling, err := llama.ParsePooling(p.Pooling)
+	return llama.ContextParams{
 		BatchTokens:    p.BatchTokens,
-		Sequences:      sequences,
+		Sequences:      min(llama.MaxSequences, p.BatchTokens),
 		Threads:        p.Threads,
 		Pooling:        pooling,
 		FlashAttention: p.FlashAttention,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return inferenceContext{c, sequences}, nil
+		KVCacheF32:     p.KVCacheF32,
+	}, err
 }
 
 // inferenceContext is a llama.Context; Encode, Width and Close are its own.

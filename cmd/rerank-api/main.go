@@ -30,6 +30,8 @@ func main() {
 			pullCommand(),
 			convertCommand(),
 			quantizeCommand(),
+			evalCommand(),
+			benchCommand(),
 		},
 	}
 	if err := app.Run(os.Args); err != nil {

@@ -34,6 +34,8 @@ func serveCommand() *cli.Command {
 		flag(envconfig.APIKeyFile),
 		flag(envconfig.PublicRoutes),
 		flag(envconfig.CORSAllowOrigin),
+		flag(envconfig.PprofAddr),
+		flag(envconfig.PullOnRequest),
 	}
 	flags = append(flags, catalogFlags()...)
 	flags = append(flags, engineFlags()...)
@@ -67,6 +69,11 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("--cors-allow-origin: %w", err)
 	}
+	_, stopPprof, err := startPprof(c.String(envconfig.PprofAddr.Flag), logger)
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 	tracer, flushTraces, err := setupTracing(c.Context, logger)
 	if err != nil {
 		return err

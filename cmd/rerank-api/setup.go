@@ -88,6 +88,12 @@ func newEngine(c *cli.Context, cat *catalog.Catalog, platform llama.Platform, lo
 			return nil, fmt.Errorf("default model: %w", err)
 		}
 	}
+	if oneShot {
+		// embed and rerank pull the model their operator named.
+		cfg.PullOnRequest = backend.PullCatalog
+	} else if cfg.PullOnRequest, err = backend.ParsePullPolicy(c.String(envconfig.PullOnRequest.Flag)); err != nil {
+		return nil, err
+	}
 	switch {
 	case c.Bool(envconfig.Offline.Flag):
 	case oneShot:

@@ -30,3 +30,43 @@ const (
 	TokenizerClass  = "rerankapi.tokenizer.class"
 	TokenizerConfig = "rerankapi.tokenizer.config"
 )
+
+// BGE-M3's sparse and ColBERT heads travel in a companion GGUF beside the
+// model's (llama.cpp refuses a GGUF with tensors its architecture does not
+// create: "wrong number of tensors"). The model's GGUF names it and pins
+// its content.
+const (
+	// HeadsFile (string): the companion's file name, in the model's folder.
+	HeadsFile = "rerankapi.heads.file"
+	// HeadsSHA256 (string): the hex SHA-256 of the companion file.
+	HeadsSHA256 = "rerankapi.heads.sha256"
+)
+
+// Tensor names inside the heads file, as FlagEmbedding names the modules;
+// every tensor is f32 with GGML's dimension order (input first).
+const (
+	SparseWeight  = "sparse_linear.weight"  // [hidden, 1]
+	SparseBias    = "sparse_linear.bias"    // [1]
+	ColBERTWeight = "colbert_linear.weight" // [hidden, dim]
+	ColBERTBias   = "colbert_linear.bias"   // [dim]
+)
+
+// Instruction-following models (Qwen3-Embedding, Qwen3-Reranker,
+// e5-mistral) read a task instruction before the query. A request may
+// bring its own; these keys say where it goes. "{instruction}",
+// "{query}" and "{document}" in a template are replaced by the texts.
+const (
+	// Instruction (string): the model card's default instruction.
+	Instruction = "rerankapi.instruction"
+	// InstructionQueryPrefix (string): an embedder's query prefix with
+	// "{instruction}" in place of the instruction, e.g.
+	// "Instruct: {instruction}\nQuery:".
+	InstructionQueryPrefix = "rerankapi.instruction.query_prefix"
+	// RerankPrefix and RerankSuffix (string): the turns a decoder reranker
+	// reads before and after each pair, with special tokens spelt out;
+	// RerankPair (string): the pair between them, e.g.
+	// "<Instruct>: {instruction}\n<Query>: {query}\n<Document>: {document}".
+	RerankPrefix = "rerankapi.rerank.prefix"
+	RerankPair   = "rerankapi.rerank.pair"
+	RerankSuffix = "rerankapi.rerank.suffix"
+)

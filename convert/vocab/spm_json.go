@@ -60,14 +60,17 @@ const ugmByteFallback = "the model falls back to byte pieces for unknown charact
 
 // bpe converts a tokenizers BPE model that came from a SentencePiece BPE
 // model (Llama, Mistral: "▁" word marks and byte fallback) to llama.cpp's
-// SPM vocabulary. Byte-level BPE (GPT-2 style) is a different tokenizer.
+// SPM vocabulary; byte-level BPE (GPT-2, Qwen) goes to byteLevel.
 func (t *tokenizerJSON) bpe(cfg *hfConfig) (*Vocab, error) {
 	var ids map[string]int
 	if err := json.Unmarshal(t.Model.Vocab, &ids); err != nil {
 		return nil, fmt.Errorf("BPE vocab: %w", err)
 	}
 	if !t.Model.ByteFallback && !t.escapesSpaces() {
-		return nil, errors.New("BPE without byte fallback or \"▁\" word marks is byte-level (GPT-2 style) BPE, which this converter does not support")
+		if t.isByteLevel() {
+			return t.byteLevel(cfg) // bytelevel.go
+		}
+		return nil, errors.New("BPE without byte fallback, \"▁\" word marks or a ByteLevel pre-tokenizer is not supported")
 	}
 	tokens, err := tokensByID(ids, t.AddedTokens)
 	if err != nil {

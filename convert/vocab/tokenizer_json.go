@@ -13,6 +13,7 @@ type tokenizerJSON struct {
 	Normalizer    *component   `json:"normalizer"`
 	PreTokenizer  *component   `json:"pre_tokenizer"`
 	PostProcessor *component   `json:"post_processor"`
+	Decoder       *component   `json:"decoder"`
 	Model         struct {
 		Type string `json:"type"`
 		// WordPiece and BPE: {"token": id}; Unigram: [["piece", score]].
@@ -34,6 +35,7 @@ type component struct {
 	Normalizers   []component `json:"normalizers"`
 	Pretokenizers []component `json:"pretokenizers"`
 	Processors    []component `json:"processors"`
+	Decoders      []component `json:"decoders"`
 
 	Lowercase           *bool  `json:"lowercase"`            // BertNormalizer
 	PrecompiledCharsmap []byte `json:"precompiled_charsmap"` // Precompiled (base64 in JSON)
@@ -46,6 +48,7 @@ type component struct {
 	Replacement    string `json:"replacement"`      // Metaspace
 	AddPrefixSpace *bool  `json:"add_prefix_space"` // Metaspace before tokenizers 0.19
 	PrependScheme  string `json:"prepend_scheme"`   // Metaspace: always, first, never
+	UseRegex       *bool  `json:"use_regex"`        // ByteLevel: split by GPT-2's expression first
 	// TemplateProcessing: [{"SpecialToken": {"id": "[CLS]"}}, {"Sequence": ...}].
 	Single []struct {
 		SpecialToken *struct {
@@ -63,7 +66,7 @@ func (c *component) walk(fn func(*component)) {
 		return
 	}
 	fn(c)
-	for _, list := range [][]component{c.Normalizers, c.Pretokenizers, c.Processors} {
+	for _, list := range [][]component{c.Normalizers, c.Pretokenizers, c.Processors, c.Decoders} {
 		for i := range list {
 			list[i].walk(fn)
 		}
@@ -143,6 +146,22 @@ func tokensByID(ids map[string]int, added []addedToken) ([]string, error) {
 	}
 	for _, t := range added {
 		n = max(n, t.ID+1)
+	}
+	// Ids run from 0 without gaps, so an id past the number of tokens
+	// leaves one out: say which before the id sizes the list.
+	if n > len(ids)+len(added) {
+		have := make(map[int]bool, len(ids)+len(added))
+		for _, id := range ids {
+			have[id] = true
+		}
+		for _, t := range added {
+			have[t.ID] = true
+		}
+		missing := 0
+		for have[missing] {
+			missing++
+		}
+		return nil, fmt.Errorf("no token has id %d (ids must run from 0 to %d)", missing, n-1)
 	}
 	tokens := make([]string, n)
 	for tok, id := range ids {

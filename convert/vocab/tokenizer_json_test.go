@@ -159,7 +159,9 @@ func TestTokenizerJSONRefusals(t *testing.T) {
 	cases := []struct {
 		name, json, want string
 	}{
-		{"byte-level BPE", `{"pre_tokenizer": {"type": "ByteLevel"}, "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}`, "byte-level"},
+		{"byte-level BPE split by an unknown expression", `{"pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+			{"type": "Split", "pattern": {"Regex": "\\s+"}}, {"type": "ByteLevel", "use_regex": false}]},
+			"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}`, "no name for"},
 		{"WordLevel", `{"model": {"type": "WordLevel", "vocab": {"a": 0}}}`, `model type "WordLevel"`},
 		{"gap in ids", `{"model": {"type": "WordPiece", "vocab": {"a": 0, "b": 2}}}`, "no token has id 1"},
 		{"shared id", `{"model": {"type": "WordPiece", "vocab": {"a": 0, "b": 0}}}`, "share id 0"},

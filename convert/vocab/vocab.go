@@ -25,14 +25,19 @@ const (
 	ModelWPM = "bert"  // WordPiece, in llama.cpp's phantom-space form
 	ModelUGM = "t5"    // SentencePiece unigram
 	ModelSPM = "llama" // SentencePiece BPE with byte fallback
+	ModelBPE = "gpt2"  // byte-level BPE (GPT-2, Qwen): merges and a pre-tokenizer
 )
 
 // Vocab is a tokenizer as llama.cpp loads it from GGUF metadata.
 type Vocab struct {
-	Model  string    // ModelWPM, ModelUGM or ModelSPM
+	Model  string    // ModelWPM, ModelUGM, ModelSPM or ModelBPE
 	Tokens []string  // by id
-	Scores []float32 // by id; nil for WPM, which has none
+	Scores []float32 // by id; nil for WPM and BPE, which have none
 	Types  []int32   // by id: TypeNormal, TypeControl, ...
+	// Merges ("a b", by rank) and Pre (tokenizer.ggml.pre, the name of
+	// the splitting expression llama.cpp applies first) are BPE's.
+	Merges []string
+	Pre    string
 
 	// Special token ids, -1 when the vocabulary has none. For WPM, BOS is
 	// [CLS]: llama.cpp prepends BOS and appends SEP.
@@ -87,6 +92,9 @@ func FromDir(dir string) (*Vocab, error) {
 		return nil, err
 	}
 	v.Source = path
+	if cfg.vocabSize > len(v.Tokens)+maxPadding {
+		return nil, fmt.Errorf("vocab: config.json vocab_size %d is %d more than the tokenizer's %d tokens; checkpoints pad their embeddings by at most %d rows", cfg.vocabSize, cfg.vocabSize-len(v.Tokens), len(v.Tokens), maxPadding)
+	}
 	if cfg.vocabSize < len(v.Tokens) && cfg.vocabSize > 0 {
 		v.warnf("config.json vocab_size %d is smaller than the tokenizer's %d tokens: ids from %d up have no embedding", cfg.vocabSize, len(v.Tokens), cfg.vocabSize)
 	}
@@ -96,6 +104,13 @@ func FromDir(dir string) (*Vocab, error) {
 	}
 	return v, nil
 }
+
+// maxPadding caps how far config.json's vocab_size may exceed the
+// tokenizer's tokens. Checkpoints round their embedding table up (T5:
+// 32100 tokens, 32128 rows; GPT-NeoX: 50277, 50432; Qwen2: 151646,
+// 151936); a larger gap is a corrupt file, which would otherwise have
+// FromDir build millions of placeholder tokens.
+const maxPadding = 1 << 16
 
 // sources lists the tokenizer files FromDir understands, best first.
 var sources = []string{"tokenizer.json", "vocab.txt", "sentencepiece.bpe.model", "tokenizer.model", "spiece.model"}
@@ -133,9 +148,9 @@ func (v *Vocab) warnf(format string, args ...any) {
 // the process on: a duplicate token text fails a GGML_ASSERT while loading.
 func (v *Vocab) Validate() error {
 	switch v.Model {
-	case ModelWPM, ModelUGM, ModelSPM:
+	case ModelWPM, ModelUGM, ModelSPM, ModelBPE:
 	default:
-		return fmt.Errorf("unknown tokenizer model %q (want %q, %q or %q)", v.Model, ModelWPM, ModelUGM, ModelSPM)
+		return fmt.Errorf("unknown tokenizer model %q (want %q, %q, %q or %q)", v.Model, ModelWPM, ModelUGM, ModelSPM, ModelBPE)
 	}
 	n := len(v.Tokens)
 	if n == 0 {
@@ -144,7 +159,10 @@ func (v *Vocab) Validate() error {
 	if len(v.Types) != n || (v.Scores != nil && len(v.Scores) != n) {
 		return fmt.Errorf("%d tokens but %d types and %d scores", n, len(v.Types), len(v.Scores))
 	}
-	if v.Model != ModelWPM && v.Scores == nil {
+	if v.Model == ModelBPE && (len(v.Merges) == 0 || v.Pre == "") {
+		return errors.New("a byte-level BPE vocabulary needs merges and a pre-tokenizer name")
+	}
+	if (v.Model == ModelUGM || v.Model == ModelSPM) && v.Scores == nil {
 		return fmt.Errorf("a %q vocabulary needs scores", v.Model)
 	}
 	seen := make(map[string]int, n)
@@ -202,12 +220,19 @@ func (v *Vocab) WriteGGUF(w *gguf.Writer) error {
 	}
 	w.AddKV("tokenizer.ggml.model", v.Model)
 	// Only BPE ("gpt2") vocabularies have pre-tokenizers.
-	w.AddKV("tokenizer.ggml.pre", "default")
+	pre := "default"
+	if v.Model == ModelBPE {
+		pre = v.Pre
+	}
+	w.AddKV("tokenizer.ggml.pre", pre)
 	w.AddKV("tokenizer.ggml.tokens", v.Tokens)
 	if v.Scores != nil {
 		w.AddKV("tokenizer.ggml.scores", v.Scores)
 	}
 	w.AddKV("tokenizer.ggml.token_type", v.Types)
+	if v.Model == ModelBPE {
+		w.AddKV("tokenizer.ggml.merges", v.Merges)
+	}
 	for _, s := range v.specials() {
 		if s.id >= 0 {
 			w.AddKV(s.key, uint32(s.id))

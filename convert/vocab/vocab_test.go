@@ -108,7 +108,9 @@ func TestValidate(t *testing.T) {
 		{"bad type", func(v *Vocab) { v.Types[1] = 7 }, "type 7"},
 		{"special out of range", func(v *Vocab) { v.EOS = 3 }, "eos_token_id id 3"},
 		{"special below -1", func(v *Vocab) { v.PAD = -2 }, "padding_token_id id -2"},
-		{"unknown model", func(v *Vocab) { v.Model = "gpt2" }, "unknown tokenizer model"},
+		{"unknown model", func(v *Vocab) { v.Model = "rwkv" }, "unknown tokenizer model"},
+		{"bpe without merges", func(v *Vocab) { v.Model, v.Pre = ModelBPE, "qwen2" }, "needs merges"},
+		{"bpe", func(v *Vocab) { v.Model, v.Pre, v.Merges, v.Scores = ModelBPE, "qwen2", []string{"a b"}, nil }, ""},
 		{"empty", func(v *Vocab) { v.Tokens, v.Types, v.Scores = nil, nil, nil }, "empty vocabulary"},
 	}
 	for _, c := range cases {

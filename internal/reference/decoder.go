@@ -33,6 +33,10 @@ type DecoderLayer struct {
 	Gate          Matrix    // mlp.gate_proj: [intermediate, hidden]
 	Up            Matrix    // mlp.up_proj: [intermediate, hidden]
 	Down          Matrix    // mlp.down_proj: [hidden, intermediate]
+	// QueryNorm and KeyNorm are Qwen3's self_attn.q_norm and k_norm: an
+	// RMSNorm over each head of the queries and keys before the rotary
+	// embedding. Nil for Llama and Mistral, which have none.
+	QueryNorm, KeyNorm []float32
 }
 
 // Decoder is a complete decoder without its language-model head, as
@@ -104,9 +108,11 @@ func (d *Decoder) layer(l *DecoderLayer, x [][]float64) [][]float64 {
 		xn := rmsNorm(x[i], l.AttentionNorm, d.RMSNormEps)
 		q[i], k[i], v[i] = matVec(l.Query, xn), matVec(l.Key, xn), matVec(l.Value, xn)
 		for h := 0; h < d.Heads; h++ {
+			headNorm(q[i][h*hd:(h+1)*hd], l.QueryNorm, d.RMSNormEps)
 			rotate(q[i][h*hd:(h+1)*hd], i, d.RopeTheta)
 		}
 		for h := 0; h < d.KVHeads; h++ {
+			headNorm(k[i][h*hd:(h+1)*hd], l.KeyNorm, d.RMSNormEps)
 			rotate(k[i][h*hd:(h+1)*hd], i, d.RopeTheta)
 		}
 	}
@@ -157,6 +163,14 @@ func rotate(head []float64, pos int, theta float64) {
 		sin, cos := math.Sincos(angle)
 		a, b := head[e], head[e+half]
 		head[e], head[e+half] = a*cos-b*sin, b*cos+a*sin
+	}
+}
+
+// headNorm applies Qwen3's per-head RMSNorm to head in place; a nil
+// weight (Llama, Mistral) leaves it as it is.
+func headNorm(head []float64, weight []float32, eps float64) {
+	if weight != nil {
+		copy(head, rmsNorm(head, weight, eps))
 	}
 }
 

@@ -6,6 +6,8 @@
 // classification heads of BertForSequenceClassification and
 // RobertaClassificationHead, which compute the same function once BERT's
 // pooler is counted as the head's dense layer: out(tanh(dense(h_cls))).
+// ModernBERT (modernbert.go) follows transformers' ModernBertModel and
+// ModernBertForSequenceClassification the same way.
 //
 // Weights are stored as float32 in Hugging Face's row-major layout (a linear
 // layer is [out, in]); all arithmetic is float64, so differences against

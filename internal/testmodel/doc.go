@@ -4,6 +4,8 @@
 // Generate draws the weights as a reference.Weights, which the reference
 // package can run exactly; WriteGGUF writes the same weights as a llama.cpp
 // "bert" GGUF, so tests compare llama.cpp's outputs with the reference's.
+// GenerateModernBERT and WriteModernBERTHF do the same for ModernBERT in
+// transformers' layout, which convert/ turns into rerank-api's own GGUF.
 // ExpectedIDs tokenizes texts of whole vocabulary words without llama.cpp,
 // as an independent oracle for its tokenizer.
 //
