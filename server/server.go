@@ -14,6 +14,7 @@ import (
 	"path"
 	"reflect"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -186,6 +187,7 @@ func cleanPaths(next http.Handler) http.Handler {
 // single log line written at the end can say what the request did.
 type requestInfo struct {
 	id     string
+	start  time.Time
 	route  string
 	family apiFamily // which error envelope the route speaks
 	model  string
@@ -256,7 +258,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ri := &requestInfo{id: requestID(r), family: routeFamily(r.URL.Path)}
+		ri := &requestInfo{id: requestID(r), start: start, family: routeFamily(r.URL.Path)}
 		w.Header().Set("X-Request-Id", ri.id)
 		// Everything logged for this request, by us or by the engine through
 		// zerolog.Ctx(ctx), carries its id.
@@ -459,6 +461,25 @@ func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if status == http.StatusOK {
+		setComputeHeaders(w.Header(), info(r))
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n'))
+}
+
+// setComputeHeaders adds the timing headers TEI sends with every answer of
+// a model route (x-compute-tokens, x-queue-time, x-inference-time,
+// x-total-time; times in milliseconds), which its clients
+// and load tools (rerank-api bench among them) read for token counts.
+func setComputeHeaders(h http.Header, ri *requestInfo) {
+	if ri.model == "" {
+		return // not a model route: /info, /models, /api/tags ...
+	}
+	h.Set("X-Compute-Tokens", strconv.Itoa(ri.tokens))
+	h.Set("X-Queue-Time", strconv.FormatInt(ri.stats.Wait.Milliseconds(), 10))
+	h.Set("X-Inference-Time", strconv.FormatInt(ri.stats.Compute.Milliseconds(), 10))
+	if !ri.start.IsZero() {
+		h.Set("X-Total-Time", strconv.FormatInt(time.Since(ri.start).Milliseconds(), 10))
+	}
 }

@@ -31,8 +31,8 @@ func TestBenchEveryAPI(t *testing.T) {
 		{"openai", "tiny-cls", "", "/v1/embeddings", bench.FromServer},
 		{"cohere", "tiny-rank", "", "/v1/rerank", bench.FromServer},
 		{"cohere", "tiny-xlmr-rank", "/v2/rerank", "/v2/rerank", bench.FromServer},
-		{"tei", "tiny-mean", "", "/embed", bench.FromEstimate},
-		{"tei-rerank", "tiny-rank", "", "/rerank", bench.FromEstimate},
+		{"tei", "tiny-mean", "", "/embed", bench.FromServer},
+		{"tei-rerank", "tiny-rank", "", "/rerank", bench.FromServer},
 		{"ollama", "tiny-cls", "", "/api/embed", bench.FromServer},
 	} {
 		t.Run(c.api+c.path, func(t *testing.T) {
