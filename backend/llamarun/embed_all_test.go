@@ -3,13 +3,9 @@ package llamarun_test
 import (
 	"context"
 	"math"
-	"path/filepath"
 	"testing"
 
-	"github.com/rs/zerolog"
-
 	"github.com/rerank-api/rerank-api/backend"
-	"github.com/rerank-api/rerank-api/catalog"
 	"github.com/rerank-api/rerank-api/internal/reference"
 	"github.com/rerank-api/rerank-api/internal/testmodel"
 )
@@ -20,19 +16,10 @@ import (
 // Flash attention off and ggml's GELU in the reference leave only f32
 // rounding, bound as in backend/llama.
 func TestEmbedAllMatchesReference(t *testing.T) {
-	dir := t.TempDir()
 	cfg := testmodel.Tiny(21, "mean")
 	w := testmodel.Generate(cfg)
 	w.Activation = reference.GELUTanhF16
-	if err := testmodel.WriteGGUF(filepath.Join(dir, "tiny.gguf"), w, cfg, "f32"); err != nil {
-		t.Fatal(err)
-	}
-	cat, err := catalog.New([]byte("models:\n  - {name: tiny, kind: embedding, file: tiny.gguf}\n"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := backend.New(backend.Config{Runtime: llamaRuntime(t), ModelsDir: dir, Threads: 2, BudgetBytes: 1 << 30}, cat, zerolog.Nop())
-	defer e.Close()
+	e := tinyEmbedder(t, cfg, w, 0)
 
 	texts := []string{"the river and the mountain", "hello", "cat dog bird fish tree the slow cat"}
 	seqs := [][]int32{cfg.ExpectedIDs(texts[0]), cfg.ExpectedIDs(texts[1]), cfg.ExpectedIDs(texts[2]), {testmodel.CLSID, 7, 9, 11}}

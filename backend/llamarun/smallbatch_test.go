@@ -4,13 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"path/filepath"
 	"testing"
 
-	"github.com/rs/zerolog"
-
 	"github.com/rerank-api/rerank-api/backend"
-	"github.com/rerank-api/rerank-api/catalog"
 	"github.com/rerank-api/rerank-api/internal/reference"
 	"github.com/rerank-api/rerank-api/internal/testmodel"
 )
@@ -22,19 +18,10 @@ import (
 func TestSmallBatchBudgetLoadsMeanPooling(t *testing.T) {
 	for _, budget := range []int{16, 64, 128} {
 		t.Run(fmt.Sprintf("batch=%d", budget), func(t *testing.T) {
-			dir := t.TempDir()
 			cfg := testmodel.Tiny(5, "mean")
 			w := testmodel.Generate(cfg)
 			w.Activation = reference.GELUTanhF16
-			if err := testmodel.WriteGGUF(filepath.Join(dir, "tiny.gguf"), w, cfg, "f32"); err != nil {
-				t.Fatal(err)
-			}
-			cat, err := catalog.New([]byte("models:\n  - {name: tiny, kind: embedding, file: tiny.gguf}\n"), "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			e := backend.New(backend.Config{Runtime: llamaRuntime(t), ModelsDir: dir, Threads: 2, BatchTokens: budget, BudgetBytes: 1 << 30}, cat, zerolog.Nop())
-			defer e.Close()
+			e := tinyEmbedder(t, cfg, w, budget)
 
 			texts := []string{"the river", "hello cat", "dog bird fish", "tree", "the slow cat", "mountain river"}
 			inputs := make([]backend.Input, len(texts))
