@@ -285,7 +285,7 @@ func (e *Engine) Close() { e.pool.Close() }
 // DefaultBudget is three quarters of the memory available now (within the
 // container's memory limit, if any), or 8 GiB where that cannot be read.
 func DefaultBudget() uint64 {
-	if avail := availableMemory(); avail > 0 {
+	if avail, ok := availableMemory(); ok {
 		return avail / 4 * 3
 	}
 	return 8 << 30

@@ -10,18 +10,18 @@ import (
 
 // availableMemory is the memory this process may still allocate: the
 // host's MemAvailable, or less when a cgroup (a container's memory limit,
-// Kubernetes' resources.limits.memory) leaves less. 0 when neither can be
-// read (not Linux).
-func availableMemory() uint64 { return availableMemoryUnder("/") }
+// Kubernetes' resources.limits.memory) leaves less. ok is false when
+// neither can be read (not Linux); a container at its limit has 0, ok.
+func availableMemory() (bytes uint64, ok bool) { return availableMemoryUnder("/") }
 
 // availableMemoryUnder reads the files below root, so a test can give it a
 // made-up /proc and /sys.
-func availableMemoryUnder(root string) uint64 {
+func availableMemoryUnder(root string) (uint64, bool) {
 	avail := memAvailable(filepath.Join(root, "proc/meminfo"))
 	if room, ok := cgroupRoom(root); ok && (avail == 0 || room < avail) {
-		return room
+		return room, true
 	}
-	return avail
+	return avail, avail > 0
 }
 
 // memAvailable reads MemAvailable from a /proc/meminfo; 0 when absent.

@@ -39,8 +39,8 @@ func TestAvailableMemoryHonoursCgroupLimit(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if got := availableMemoryUnder(root); got != tc.want {
-				t.Errorf("available %d, want %d", got, tc.want)
+			if got, ok := availableMemoryUnder(root); got != tc.want || !ok {
+				t.Errorf("available %d (ok %v), want %d", got, ok, tc.want)
 			}
 		})
 	}
