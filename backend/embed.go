@@ -22,9 +22,6 @@ func (e *Engine) Embed(ctx context.Context, req EmbedRequest) (*EmbedResult, err
 	}
 	defer release()
 
-	if req.Dimensions > m.width {
-		return nil, fmt.Errorf("%w: dimensions %d is larger than the model's %d", ErrInvalidInput, req.Dimensions, m.width)
-	}
 	if err := m.checkDimensions(req.Dimensions); err != nil {
 		return nil, err
 	}

@@ -33,14 +33,16 @@ func (m *loadedModel) embedPrefix(t InputType, instruction string) (string, erro
 	return strings.ReplaceAll(template, instructionPlaceholder, instruction), nil
 }
 
-// checkDimensions refuses a Matryoshka truncation the model was not
-// trained for: the catalog says it has no Matryoshka representation
+// checkDimensions refuses more dimensions than the model has, and a
+// Matryoshka truncation the model was not trained for: the catalog says it has no Matryoshka representation
 // (its first components are not an embedding of their own), or asks for
 // fewer components than it was trained down to. A model whose entry says
 // nothing keeps today's behaviour, truncation on request.
 func (m *loadedModel) checkDimensions(n int) error {
 	switch e := m.entry; {
-	case n <= 0 || n >= m.width:
+	case n > m.width:
+		return fmt.Errorf("%w: dimensions %d is larger than the model's %d", ErrInvalidInput, n, m.width)
+	case n <= 0 || n == m.width:
 		return nil
 	case e.Matryoshka != nil && !*e.Matryoshka:
 		return fmt.Errorf("%w: %q was not trained to embed in fewer dimensions than its %d (no Matryoshka representation learning); leave out dimensions",

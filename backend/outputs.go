@@ -69,8 +69,8 @@ func (e *Engine) EmbedOutputs(ctx context.Context, req OutputsRequest) (*Outputs
 	if err != nil {
 		return nil, err
 	}
-	if req.Dimensions > m.width {
-		return nil, fmt.Errorf("%w: dimensions %d is larger than the model's %d", ErrInvalidInput, req.Dimensions, m.width)
+	if err := m.checkDimensions(req.Dimensions); err != nil {
+		return nil, err
 	}
 	seqs, tokens, err := m.tokenizeAll(req.EmbedRequest)
 	if err != nil {
