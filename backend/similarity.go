@@ -31,11 +31,7 @@ func (e *Engine) Similarity(ctx context.Context, req EmbedRequest) (*SimilarityR
 	source := res.Vectors[0]
 	scores := make([]float32, len(res.Vectors)-1)
 	for i, v := range res.Vectors[1:] {
-		var dot float64
-		for j := range min(len(source), len(v)) {
-			dot += float64(source[j]) * float64(v[j])
-		}
-		scores[i] = float32(dot)
+		scores[i] = float32(dotF64(source, v))
 	}
 	return &SimilarityResult{Model: res.Model, Scores: scores, PromptTokens: res.PromptTokens, Stats: res.Stats}, nil
 }

@@ -103,11 +103,12 @@ func (d *Drain) leave() {
 	}
 }
 
-// drainExempt are the routes a draining server still answers: /health
-// (the process is alive; a failing liveness probe would get it killed
-// before its requests finish), /ready (whose 503 says why) and /metrics
-// (the last scrape sees the drain).
-var drainExempt = map[string]bool{"/health": true, "/ready": true, "/metrics": true}
+// probeRoutes are the routes machines poll, not clients: a draining server
+// still answers them (/health: the process is alive, and a failing
+// liveness probe would get it killed before its requests finish; /ready,
+// whose 503 says why; /metrics, so the last scrape sees the drain), and
+// the request metrics leave them out.
+var probeRoutes = map[string]bool{"/health": true, "/ready": true, "/metrics": true}
 
 // drainRequests applies s.cfg.Drain: it counts the requests in progress
 // and refuses new ones once rejecting.
@@ -121,7 +122,7 @@ func (s *server) drainRequests(next http.Handler) http.Handler {
 		switch admitted := d.enter(); {
 		case admitted:
 			defer d.leave()
-		case !drainExempt[r.URL.Path]:
+		case !probeRoutes[r.URL.Path]:
 			writeError(w, r, &apiError{
 				status:     http.StatusServiceUnavailable,
 				code:       "shutting_down",

@@ -15,8 +15,7 @@ import (
 // they arrive every few seconds from machines, and would swamp the request
 // rates a dashboard shows (TEI counts only its inference routes).
 func (s *server) observeRequest(r *http.Request, ri *requestInfo, status int, took time.Duration) {
-	switch r.URL.Path {
-	case "/metrics", "/health", "/ready":
+	if probeRoutes[r.URL.Path] {
 		return
 	}
 	req := metrics.Request{

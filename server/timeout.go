@@ -19,14 +19,17 @@ func (s *server) limitTime(next http.Handler) http.Handler {
 	if limit <= 0 {
 		return next
 	}
+	// One error for every request: it depends only on the limit, and is
+	// only read once made.
+	timedOut := &apiError{
+		status: http.StatusGatewayTimeout,
+		code:   "timeout",
+		message: fmt.Sprintf("the request did not finish within the server's request timeout of %v (--request-timeout); "+
+			"send fewer or shorter inputs per request, or retry when the server is less busy", limit),
+		cause: context.DeadlineExceeded,
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeoutCause(r.Context(), limit, &apiError{
-			status: http.StatusGatewayTimeout,
-			code:   "timeout",
-			message: fmt.Sprintf("the request did not finish within the server's request timeout of %v (--request-timeout); "+
-				"send fewer or shorter inputs per request, or retry when the server is less busy", limit),
-			cause: context.DeadlineExceeded,
-		})
+		ctx, cancel := context.WithTimeoutCause(r.Context(), limit, timedOut)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
