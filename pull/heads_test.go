@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/rerank-api/rerank-api/catalog"
@@ -84,7 +85,7 @@ func TestPullBringsTheM3Heads(t *testing.T) {
 		keys.ColBERTWeight: {uint64(cfg.Hidden), uint64(cfg.Hidden)}, keys.ColBERTBias: {uint64(cfg.Hidden)},
 	}
 	for _, ti := range heads.Tensors {
-		if w, ok := want[ti.Name]; !ok || len(w) != len(ti.Ne) || ti.Type != gguf.TensorF32 {
+		if w, ok := want[ti.Name]; !ok || !slices.Equal(w, ti.Ne) || ti.Type != gguf.TensorF32 {
 			t.Errorf("tensor %s %v %v unexpected", ti.Name, ti.Ne, ti.Type)
 		}
 		delete(want, ti.Name)
