@@ -18,7 +18,15 @@ import (
 // HeadFiles are the extra heads BGE-M3's repository keeps beside its
 // encoder (FlagEmbedding's BGEM3FlagModel loads them from the root):
 // torch.save state dicts of one Linear each.
-var HeadFiles = []string{"sparse_linear.pt", "colbert_linear.pt"}
+var HeadFiles = headFiles()
+
+func headFiles() []string {
+	files := make([]string, len(headSpecs))
+	for i, h := range headSpecs {
+		files[i] = h.file
+	}
+	return files
+}
 
 // HeadsPath is where the heads of the model GGUF at modelPath go:
 // bge-m3.gguf → bge-m3.heads.gguf. They cannot go inside it: llama.cpp

@@ -30,6 +30,10 @@ type decoderConfig struct {
 	RopeScaling   map[string]any `json:"rope_scaling"`
 	AttentionBias bool           `json:"attention_bias"`
 	MLPBias       bool           `json:"mlp_bias"`
+	// Qwen3's: its embeddings double as the LM head, and llama.cpp's
+	// qwen3 has no sliding-window attention.
+	TieWordEmbeddings bool `json:"tie_word_embeddings"`
+	UseSlidingWindow  bool `json:"use_sliding_window"`
 }
 
 func newLlama(j *job) (converter, error) {

@@ -2,7 +2,6 @@ package convert
 
 import (
 	"fmt"
-	"path/filepath"
 	"slices"
 
 	"github.com/rerank-api/rerank-api/convert/gguf"
@@ -38,14 +37,7 @@ func newQwen3(j *job) (converter, error) {
 	if err != nil {
 		return nil, err
 	}
-	var extra struct {
-		TieWordEmbeddings bool `json:"tie_word_embeddings"`
-		UseSlidingWindow  bool `json:"use_sliding_window"`
-	}
-	if _, err := readJSON(filepath.Join(j.dir, "config.json"), &extra); err != nil {
-		return nil, err
-	}
-	if extra.UseSlidingWindow {
+	if m.decoder.UseSlidingWindow {
 		return nil, fmt.Errorf("use_sliding_window is set: llama.cpp's qwen3 attends over the whole input, so it would not compute this model")
 	}
 	q := &qwen3Family{llamaFamily: m}
@@ -61,7 +53,7 @@ func newQwen3(j *job) (converter, error) {
 	switch _, hasHead := j.ckpt.Info("lm_head.weight"); {
 	case hasHead:
 		q.head = "lm_head.weight"
-	case extra.TieWordEmbeddings:
+	case m.decoder.TieWordEmbeddings:
 		q.head = m.prefix + "embed_tokens.weight"
 	default:
 		return nil, fmt.Errorf("%s without a sentence-transformers pooling module converts as Qwen3-Reranker, "+

@@ -1,7 +1,6 @@
 package vocab
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -30,11 +29,7 @@ const gpt2Pre = "gpt-2"
 // to the same characters), the merges in rank order, and the pre-tokenizer
 // by name. A normalizer other than NFC is refused: llama.cpp applies none,
 // and NFC changes nothing in text that is already NFC, as nearly all is.
-func (t *tokenizerJSON) byteLevel(cfg *hfConfig) (*Vocab, error) {
-	var ids map[string]int
-	if err := json.Unmarshal(t.Model.Vocab, &ids); err != nil {
-		return nil, fmt.Errorf("BPE vocab: %w", err)
-	}
+func (t *tokenizerJSON) byteLevel(cfg *hfConfig, ids map[string]int) (*Vocab, error) {
 	tokens, err := tokensByID(ids, t.AddedTokens)
 	if err != nil {
 		return nil, err

@@ -68,7 +68,7 @@ func (t *tokenizerJSON) bpe(cfg *hfConfig) (*Vocab, error) {
 	}
 	if !t.Model.ByteFallback && !t.escapesSpaces() {
 		if t.isByteLevel() {
-			return t.byteLevel(cfg) // bytelevel.go
+			return t.byteLevel(cfg, ids) // bytelevel.go
 		}
 		return nil, errors.New("BPE without byte fallback, \"▁\" word marks or a ByteLevel pre-tokenizer is not supported")
 	}
