@@ -87,7 +87,7 @@ func (e *Engine) rerankHybrid(ctx context.Context, req RerankRequest) (*RerankRe
 		return nil, err
 	}
 	reps := make([]m3Rep, len(seqs))
-	special := specialIDs(m.model)
+	special := m.m3.special // headsFor above set it
 	forEach(len(seqs), func(i int) {
 		r := m3Rep{dense: m.pool(states[i])}
 		l2Normalize(r.dense)

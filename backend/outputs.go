@@ -95,7 +95,7 @@ func (e *Engine) EmbedOutputs(ctx context.Context, req OutputsRequest) (*Outputs
 	if o.ColBERT {
 		res.ColBERT = make([][][]float32, len(seqs))
 	}
-	special := specialIDs(m.model)
+	special := m.m3.special // headsFor above set it
 	// One sequence per goroutine, up to GOMAXPROCS: the ColBERT head is a
 	// matrix product per token, which one core would serialize.
 	forEach(len(seqs), func(i int) {
@@ -154,6 +154,9 @@ type lazyHeads struct {
 	once  sync.Once
 	heads *m3Heads
 	err   error
+	// special is specialIDs(model), read from the GGUF's metadata once
+	// rather than per request; set whenever heads is read.
+	special func(int32) bool
 }
 
 // headsFor returns m's heads, checking they include what want asks for:
@@ -161,6 +164,7 @@ type lazyHeads struct {
 func (e *Engine) headsFor(m *loadedModel, want Outputs) (*m3Heads, error) {
 	m.m3.once.Do(func() {
 		m.m3.heads, m.m3.err = loadHeads(m.model, m.entry.ModelPath(e.cfg.ModelsDir))
+		m.m3.special = specialIDs(m.model)
 	})
 	if m.m3.err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrModelUnavailable, m.entry.Name, m.m3.err)
