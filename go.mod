@@ -2,6 +2,8 @@ module github.com/rerank-api/rerank-api
 
 go 1.26.8
 
+toolchain go1.26.10
+
 require (
 	github.com/compose-spec/compose-go/v2 v2.16.2
 	github.com/gorilla/mux v1.8.1

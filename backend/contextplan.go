@@ -2,6 +2,8 @@ package backend
 
 import (
 	"fmt"
+	"math"
+	"math/bits"
 	"strconv"
 
 	"github.com/rerank-api/rerank-api/catalog"
@@ -47,6 +49,9 @@ type contextPlan struct {
 	// attend: the engine's --flash-attn, unless the catalog entry asks for
 	// kv_cache_type f32.
 	flashAttention, exactKV bool
+	// encoder is set for the models rerank-api's own encoder runs
+	// (contextplan_modernbert.go), whose buffers are its own.
+	encoder *encoderShape
 }
 
 // planContexts decides the contexts' shape from the catalog entry (as the
@@ -75,6 +80,16 @@ func planContexts(entry catalog.Entry, meta modelMeta, cfg Config) (contextPlan,
 			return contextPlan{}, err
 		}
 	}
+	if plan.encoder, err = planEncoder(meta); err != nil {
+		return contextPlan{}, err
+	}
+	// A hostile or corrupt GGUF can state a context length and head count
+	// whose buffers no 64-bit count holds; booking a wrapped-around sum
+	// would let the pool load what can never fit.
+	if plan.bufferBytes(1) == math.MaxUint64 {
+		return contextPlan{}, fmt.Errorf("cannot size the model's contexts: %d tokens each (the GGUF's %s = %d, %s = %q) need more memory than any machine has; the GGUF is corrupt, or set max_length in the catalog",
+			plan.capacity, arch+".context_length", trained, arch+".attention.head_count", meta.Meta(arch+".attention.head_count"))
+	}
 	return plan, nil
 }
 
@@ -98,7 +113,29 @@ func positiveMeta(meta modelMeta, key string) (int, error) {
 // 4 bytes more (BERT-base at 8192: 3 GiB, 3.4 GiB in all).
 // TestSizeBooksWhatLoadAllocates checks both against resident memory.
 func (p contextPlan) bufferBytes(workers int) uint64 {
+	if p.encoder != nil {
+		return mulSat(uint64(workers), p.encoder.contextBytes(p.capacity, p.flashAttention))
+	}
 	capacity := uint64(p.capacity)
-	perContext := 32<<20 + capacity*64<<10 + uint64(p.scoreHeads)*capacity*capacity*4
-	return uint64(workers) * perContext
+	scores := mulSat(mulSat(mulSat(uint64(p.scoreHeads), 4), capacity), capacity)
+	perContext := addSat(addSat(32<<20, mulSat(capacity, 64<<10)), scores)
+	return mulSat(uint64(workers), perContext)
+}
+
+// mulSat and addSat saturate at math.MaxUint64 instead of wrapping, so
+// that a booking too large to count stays too large for any budget.
+func mulSat(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	if hi != 0 {
+		return math.MaxUint64
+	}
+	return lo
+}
+
+func addSat(a, b uint64) uint64 {
+	sum, carry := bits.Add64(a, b, 0)
+	if carry != 0 {
+		return math.MaxUint64
+	}
+	return sum
 }

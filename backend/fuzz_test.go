@@ -2,8 +2,11 @@ package backend
 
 import (
 	"bytes"
+	"maps"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/rerank-api/rerank-api/catalog"
@@ -15,14 +18,12 @@ import (
 // keys planContexts, withModelDefaults and bookModel read, and a tensor of
 // each placement class (input, repeating layer, output).
 func headerSeed(f *testing.F, arch string, extra map[string]any) []byte {
+	kv := map[string]any{"general.architecture": arch, arch + ".context_length": uint32(512),
+		arch + ".attention.head_count": uint32(12), arch + ".block_count": uint32(2), arch + ".embedding_length": uint32(8)}
+	maps.Copy(kv, extra)
 	w := gguf.NewWriter()
-	w.AddKV("general.architecture", arch)
-	w.AddKV(arch+".context_length", uint32(512))
-	w.AddKV(arch+".attention.head_count", uint32(12))
-	w.AddKV(arch+".block_count", uint32(2))
-	w.AddKV(arch+".embedding_length", uint32(8))
-	for k, v := range extra {
-		w.AddKV(k, v)
+	for _, k := range slices.Sorted(maps.Keys(kv)) {
+		w.AddKV(k, kv[k])
 	}
 	for _, name := range []string{"token_embd.weight", "blk.0.attn_q.weight", "blk.1.ffn_up.weight", "output_norm.weight"} {
 		w.AddTensor(name, []uint64{8, 2}, gguf.TensorF32, make([]float32, 16))
@@ -46,6 +47,9 @@ func FuzzModelDefaults(f *testing.F) {
 	f.Add(headerSeed(f, "bert", map[string]any{keys.Normalize: true, keys.MaxLength: uint32(256),
 		keys.QueryPrefix: "query: ", keys.DocumentPrefix: "passage: "}), uint16(128), uint16(2048), true, int8(-1))
 	f.Add(headerSeed(f, "xlm-roberta", map[string]any{keys.MaxLength: "8192"}), uint16(9000), uint16(64), false, int8(1))
+	// Positions and heads whose score buffers no uint64 counts.
+	f.Add(headerSeed(f, "bert", map[string]any{"bert.context_length": uint32(math.MaxUint32), "bert.attention.head_count": uint32(1 << 20)}),
+		uint16(0), uint16(512), false, int8(0))
 	path := filepath.Join(f.TempDir(), "model.gguf")
 	f.Fuzz(func(t *testing.T, header []byte, maxLength uint16, batchTokens uint16, flash bool, gpuLayers int8) {
 		if err := os.WriteFile(path, header, 0o644); err != nil {
@@ -69,8 +73,11 @@ func FuzzModelDefaults(f *testing.F) {
 			t.Fatalf("plan %+v for batch %d", plan, cfg.BatchTokens)
 		}
 		contexts := plan.bufferBytes(cfg.Workers)
-		if contexts < uint64(plan.capacity) {
-			t.Fatalf("plan %+v books %d bytes of contexts: the product wrapped around", plan, contexts)
+		if contexts < uint64(plan.capacity) || plan.bufferBytes(1) == math.MaxUint64 {
+			t.Fatalf("plan %+v books %d bytes of contexts: the product wrapped around or cannot be counted", plan, contexts)
+		}
+		if want := exactBufferBytes(plan, cfg.Workers); plan.encoder == nil && contexts != want {
+			t.Fatalf("plan %+v books %d bytes of contexts, want %d", plan, contexts, want)
 		}
 		bookModel(meta, uint64(len(header)), contexts, cfg)
 	})

@@ -47,26 +47,38 @@ func New(builtin []byte, userFile string) (*Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("built-in catalog: %w", err)
 	}
-	if userFile != "" {
-		data, err := os.ReadFile(userFile)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("models config %s does not exist; check --models-config: %w", userFile, fs.ErrNotExist)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading models config: %w", err)
-		}
-		user, err := decode(data)
-		if err != nil {
-			return nil, fmt.Errorf("models config %s: %w", userFile, err)
-		}
-		entries = merge(entries, user)
-		// The built-ins passed on their own, so any problem now comes from
-		// the user file.
-		if err := validate(entries); err != nil {
-			return nil, fmt.Errorf("models config %s: %w", userFile, err)
-		}
+	if userFile == "" {
+		return index(entries), nil
 	}
+	data, err := os.ReadFile(userFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("models config %s does not exist; check --models-config: %w", userFile, fs.ErrNotExist)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading models config: %w", err)
+	}
+	return withUserFile(entries, userFile, data)
+}
 
+// withUserFile is New's merge of a user models file (named userFile in
+// messages, holding data) over the parsed built-in entries, which it does
+// not modify: FuzzNew parses the built-ins once for every input.
+func withUserFile(builtin []Entry, userFile string, data []byte) (*Catalog, error) {
+	user, err := decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("models config %s: %w", userFile, err)
+	}
+	entries := merge(builtin, user)
+	// The built-ins passed on their own, so any problem now comes from
+	// the user file.
+	if err := validate(entries); err != nil {
+		return nil, fmt.Errorf("models config %s: %w", userFile, err)
+	}
+	return index(entries), nil
+}
+
+// index makes the catalog of validated entries.
+func index(entries []Entry) *Catalog {
 	c := &Catalog{
 		entries: entries,
 		byName:  make(map[string]int, len(entries)),
@@ -78,7 +90,7 @@ func New(builtin []byte, userFile string) (*Catalog, error) {
 			c.byRepo[foldRepo(e.Repo)] = i
 		}
 	}
-	return c, nil
+	return c
 }
 
 // merge applies user entries to base: the first user entry with a built-in

@@ -3,12 +3,14 @@ package pull
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sync/singleflight"
 
@@ -67,10 +69,20 @@ func (p *Puller) pull(ctx context.Context, entry catalog.Entry, dest string) (er
 	}
 	if _, err := os.Stat(dest); err != nil {
 		if err := p.fetch(ctx, entry, dest, received.counting(p.Progress)); err != nil {
-			return err
+			return p.explainFullDisk(err)
 		}
 	}
-	return p.pullDictionary(ctx, entry, dest)
+	return p.explainFullDisk(p.pullDictionary(ctx, entry, dest))
+}
+
+// explainFullDisk says what to do about an error a full disk caused. The
+// error already says what was kept: a download keeps its partial file to
+// resume, a conversion leaves nothing.
+func (p *Puller) explainFullDisk(err error) error {
+	if errors.Is(err, syscall.ENOSPC) {
+		return fmt.Errorf("%w; the disk holding %s is full: free space there and pull again (a download goes on where it stopped)", err, p.ModelsDir)
+	}
+	return err
 }
 
 // fetch downloads or converts the model to dest, telling progress how far

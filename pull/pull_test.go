@@ -130,6 +130,29 @@ func TestPullWrongChecksumLeavesNoModel(t *testing.T) {
 // A catalog recipe without a GGUF file downloads the checkpoint and
 // converts it; only the files a conversion reads are fetched.
 func TestPullConvertsCheckpoint(t *testing.T) {
+	h := &fakeHub{repos: map[string]map[string][]byte{"org/encoder": checkpointRepo(t)}}
+	p := newPuller(t, h)
+	entry := catalog.Entry{Name: "encoder", Kind: catalog.KindEmbedding, Source: catalog.Source{Repo: "org/encoder", Outtype: "f16"}}
+	if err := p.Pull(context.Background(), entry); err != nil {
+		t.Fatal(err)
+	}
+	meta, err := gguf.ReadMetadata(entry.ModelPath(p.ModelsDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := meta.Value("bert.pooling_type"); v != uint32(1) {
+		t.Errorf("pooling_type %v, want 1 (mean, from 1_Pooling)", v)
+	}
+	if h.count("onnx/model.onnx") != 0 || h.count("pytorch_model.bin") != 0 {
+		t.Error("files the conversion does not read were downloaded")
+	}
+}
+
+// checkpointRepo is a tiny BERT embedder's Hugging Face repository (f16
+// safetensors, sentence-transformers mean pooling) with files a conversion
+// does not read beside it.
+func checkpointRepo(t *testing.T) map[string][]byte {
+	t.Helper()
 	cfg := testmodel.Tiny(41, "mean")
 	src := t.TempDir()
 	if err := testmodel.WriteHF(src, testmodel.Generate(cfg), cfg, testmodel.HFOptions{Arch: "BertModel", DType: checkpoint.F16, SentenceTransformers: true, Tokenizer: "wordpiece"}); err != nil {
@@ -148,22 +171,7 @@ func TestPullConvertsCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &fakeHub{repos: map[string]map[string][]byte{"org/encoder": files}}
-	p := newPuller(t, h)
-	entry := catalog.Entry{Name: "encoder", Kind: catalog.KindEmbedding, Source: catalog.Source{Repo: "org/encoder", Outtype: "f16"}}
-	if err := p.Pull(context.Background(), entry); err != nil {
-		t.Fatal(err)
-	}
-	meta, err := gguf.ReadMetadata(entry.ModelPath(p.ModelsDir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v, _ := meta.Value("bert.pooling_type"); v != uint32(1) {
-		t.Errorf("pooling_type %v, want 1 (mean, from 1_Pooling)", v)
-	}
-	if h.count("onnx/model.onnx") != 0 || h.count("pytorch_model.bin") != 0 {
-		t.Error("files the conversion does not read were downloaded")
-	}
+	return files
 }
 
 func TestChooseGGUF(t *testing.T) {
