@@ -24,6 +24,11 @@ const (
 	// promptPair is a decoder reranker's chat prompt around the pair
 	// (Qwen3-Reranker; pairs_prompt.go).
 	promptPair
+	// templatePair is the pair template the converter read from the
+	// checkpoint's tokenizer.json (keys.PairTemplate), such as ruri-v3's
+	// "<s> q </s> <s> d </s>"; pieces of token type 1 are shifted by
+	// typeOffset as bertPair's segment B is.
+	templatePair
 )
 
 // pairFormat turns token ids into the pair sequences one rerank model reads.
@@ -38,6 +43,7 @@ type pairFormat struct {
 	// the document half is embedded as type 0 and scores are off.
 	approximate bool
 	docPrefix   []int32 // the catalog's document prefix, tokenized
+	template    []keys.PairPiece
 	// label is the output whose probability is the score when the head has
 	// several; outputs is the head's width.
 	label, outputs int
@@ -49,10 +55,10 @@ type pairFormat struct {
 	probabilities             bool
 }
 
-// newPairFormat reads what pairing needs from the loaded model: the
-// tokenizer family (WordPiece means BERT; SentencePiece and byte-level BPE
-// mean the RoBERTa template), the special ids, the segment-B offset and the
-// relevant label.
+// newPairFormat reads what pairing needs from the loaded model: the pair
+// template its GGUF records or else the tokenizer family (WordPiece means
+// BERT; SentencePiece and byte-level BPE mean the RoBERTa template), the
+// special ids, the segment-B offset and the relevant label.
 func newPairFormat(model Model, tok textTokenizer, entry catalog.Entry) (*pairFormat, error) {
 	info := model.Info()
 	f := &pairFormat{style: robertaPair, cls: info.BOS, sep: info.SEP, outputs: info.ClassOutputs}
@@ -68,6 +74,10 @@ func newPairFormat(model Model, tok textTokenizer, entry catalog.Entry) (*pairFo
 		// template, which does not say where its turns end and the
 		// user's text begins.
 		return nil, fmt.Errorf("this qwen3 reranker's GGUF has no %s (its prompt in parts); convert the checkpoint with rerank-api convert", keys.RerankPair)
+	case model.Meta(keys.PairTemplate) != "":
+		if err := f.readTemplate(model.Meta(keys.PairTemplate), info.VocabSize); err != nil {
+			return nil, err
+		}
 	}
 	if f.style == robertaPair && model.Meta("tokenizer.ggml.model") == "bert" {
 		f.style = bertPair
@@ -75,10 +85,10 @@ func newPairFormat(model Model, tok textTokenizer, entry catalog.Entry) (*pairFo
 	if f.sep < 0 {
 		f.sep = info.EOS // XLM-R GGUFs may name </s> only as eos
 	}
-	if f.style != promptPair && (f.cls < 0 || f.sep < 0) {
+	if (f.style == bertPair || f.style == robertaPair) && (f.cls < 0 || f.sep < 0) {
 		return nil, fmt.Errorf("the vocabulary has no [CLS]/<s> (bos) or [SEP]/</s> (sep, eos) token to build pairs with")
 	}
-	if f.style == bertPair {
+	if f.style == bertPair || f.style == templatePair && f.hasSegmentB() {
 		if v, err := strconv.Atoi(model.Meta(segments.OffsetKey)); err == nil && v > 0 && 2*v <= info.VocabSize {
 			f.typeOffset = int32(v)
 		} else if types, _ := strconv.Atoi(model.Meta("tokenizer.ggml.token_type_count")); types >= 2 {
@@ -101,6 +111,34 @@ func newPairFormat(model Model, tok textTokenizer, entry catalog.Entry) (*pairFo
 	return f, nil
 }
 
+// readTemplate takes the GGUF's pair template (keys.PairTemplate).
+func (f *pairFormat) readTemplate(value string, vocabSize int) error {
+	pieces, err := keys.ParsePairTemplate(value)
+	if err != nil {
+		return fmt.Errorf("the GGUF's %s: %w; reconvert the model with rerank-api convert", keys.PairTemplate, err)
+	}
+	for _, p := range pieces {
+		if p.Sequence == "" && int(p.ID) >= vocabSize {
+			return fmt.Errorf("the GGUF's %s %q names token %d, past the vocabulary's %d; reconvert the model with rerank-api convert", keys.PairTemplate, value, p.ID, vocabSize)
+		}
+		if p.TypeID > 1 {
+			return fmt.Errorf("the GGUF's %s %q uses token type %d; only types 0 and 1 can be embedded", keys.PairTemplate, value, p.TypeID)
+		}
+	}
+	f.style, f.template = templatePair, pieces
+	return nil
+}
+
+// hasSegmentB reports whether the template gives any piece token type 1.
+func (f *pairFormat) hasSegmentB() bool {
+	for _, p := range f.template {
+		if p.TypeID > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // specials is the number of special tokens a pair adds.
 func (f *pairFormat) specials() int {
 	switch f.style {
@@ -108,18 +146,48 @@ func (f *pairFormat) specials() int {
 		return 3
 	case promptPair:
 		return len(f.prefix) + len(f.suffix)
+	case templatePair:
+		n := 0
+		for _, p := range f.template {
+			if p.Sequence == "" {
+				n++
+			}
+		}
+		return n
 	}
 	return 4
 }
 
 // pair builds one sequence from a query and a document chunk, both without
-// specials. Under bertPair the document and its closing [SEP] are segment B:
-// their ids are shifted by typeOffset so llama.cpp embeds them as type 1.
+// specials. Under bertPair the document and its closing [SEP] are segment B
+// (under templatePair, the pieces of type 1): their ids are shifted by
+// typeOffset so llama.cpp embeds them as type 1.
 func (f *pairFormat) pair(query, doc []int32) []int32 {
 	seq := make([]int32, 0, len(query)+len(f.docPrefix)+len(doc)+f.specials())
-	if f.style == promptPair {
+	switch f.style {
+	case promptPair:
 		seq = append(append(seq, f.prefix...), query...)
 		return append(append(append(seq, f.docPrefix...), doc...), f.suffix...)
+	case templatePair:
+		for _, p := range f.template {
+			shift := int32(0)
+			if p.TypeID == 1 {
+				shift = f.typeOffset
+			}
+			parts := [][]int32{{p.ID}}
+			switch p.Sequence {
+			case "A":
+				parts = [][]int32{query}
+			case "B":
+				parts = [][]int32{f.docPrefix, doc}
+			}
+			for _, part := range parts {
+				for _, id := range part {
+					seq = append(seq, id+shift)
+				}
+			}
+		}
+		return seq
 	}
 	seq = append(seq, f.cls)
 	seq = append(seq, query...)

@@ -3,7 +3,12 @@ package backend
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/rerank-api/rerank-api/catalog"
+	"github.com/rerank-api/rerank-api/convert/keys"
+	"github.com/rerank-api/rerank-api/convert/segments"
 )
 
 func TestPairTemplates(t *testing.T) {
@@ -100,5 +105,64 @@ func TestRelevance(t *testing.T) {
 	}
 	if prob, _ := relevance([]float32{1000, 0}, 1); prob != 0 || math.IsNaN(prob) {
 		t.Errorf("large logits overflow: %g", prob)
+	}
+}
+
+// A pair template from the GGUF (keys.PairTemplate) wins over the layout
+// the vocabulary implies, shifts its type-1 pieces into segment B when the
+// GGUF has segment rows, and builds what the BERT and RoBERTa styles build
+// when it spells their layouts.
+func TestPairTemplateFromGGUF(t *testing.T) {
+	query, doc := []int32{10, 11}, []int32{20, 21, 22}
+	bertTokens := map[string]any{"tokenizer.ggml.model": "bert"}
+	cases := []struct {
+		name        string
+		meta        map[string]any
+		want        []int32
+		same        *pairFormat // the built-in style the template must agree with
+		approximate bool
+	}{
+		// ruri-v3 (modernbert-ja): <s>=1 q </s>=2 <s> d </s>; ModernBERT has
+		// no token types, so type 1 shifts nothing.
+		{"ruri", map[string]any{keys.PairTemplate: "1:0 $A:0 2:0 1:1 $B:1 2:1"},
+			[]int32{1, 10, 11, 2, 1, 20, 21, 22, 2}, nil, false},
+		{"bert with segment rows", map[string]any{"tokenizer.ggml.model": "bert", segments.OffsetKey: uint32(50), keys.PairTemplate: "1:0 $A:0 2:0 $B:1 2:1"},
+			[]int32{1, 10, 11, 2, 70, 71, 72, 52}, &pairFormat{style: bertPair, cls: 1, sep: 2, typeOffset: 50}, false},
+		{"bert without", map[string]any{"tokenizer.ggml.model": "bert", "tokenizer.ggml.token_type_count": uint32(2), keys.PairTemplate: "1:0 $A:0 2:0 $B:1 2:1"},
+			[]int32{1, 10, 11, 2, 20, 21, 22, 2}, &pairFormat{style: bertPair, cls: 1, sep: 2}, true},
+		{"roberta", map[string]any{keys.PairTemplate: "1:0 $A:0 2:0 2:0 $B:0 2:0"},
+			[]int32{1, 10, 11, 2, 2, 20, 21, 22, 2}, &pairFormat{style: robertaPair, cls: 1, sep: 2}, false},
+		// The template is not the WordPiece default: it is what is built.
+		{"template over the vocabulary's style", map[string]any{"tokenizer.ggml.model": "bert", keys.PairTemplate: "$A:0 2:0 $B:0"},
+			[]int32{10, 11, 2, 20, 21, 22}, nil, false},
+		{"no template", bertTokens, []int32{1, 10, 11, 2, 20, 21, 22, 2}, &pairFormat{style: bertPair, cls: 1, sep: 2}, false},
+	}
+	for _, c := range cases {
+		f, err := newPairFormat(fakeWithMeta(c.meta), llamaTokenizer{fakeWithMeta(nil)}, catalog.Entry{})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		got := f.pair(query, doc)
+		if !slices.Equal(got, c.want) || f.approximate != c.approximate {
+			t.Errorf("%s: %v (approximate %v), want %v (%v)", c.name, got, f.approximate, c.want, c.approximate)
+		}
+		if c.same != nil && !slices.Equal(got, c.same.pair(query, doc)) {
+			t.Errorf("%s: %v, the built-in style builds %v", c.name, got, c.same.pair(query, doc))
+		}
+		if n := len(query) + len(doc) + f.specials(); len(got) != n {
+			t.Errorf("%s: %d tokens, specials() says %d", c.name, len(got), n)
+		}
+	}
+	f, err := newPairFormat(fakeWithMeta(map[string]any{keys.PairTemplate: "1:0 $A:0 2:0 1:1 $B:1 2:1"}), llamaTokenizer{fakeWithMeta(nil)}, catalog.Entry{DocumentPrefix: "doc:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.pair(query, doc); !slices.Equal(got, []int32{1, 10, 11, 2, 1, 14, 20, 21, 22, 2}) {
+		t.Errorf("with a document prefix: %v", got)
+	}
+	for _, bad := range []string{"1:0 $A:0 150:0 $B:0", "1:0 $A:0 2:2 $B:2", "1:0 $A:0 2:0", "<s>:0 $A:0 $B:1"} {
+		if _, err := newPairFormat(fakeWithMeta(map[string]any{keys.PairTemplate: bad}), llamaTokenizer{fakeWithMeta(nil)}, catalog.Entry{}); err == nil || !strings.Contains(err.Error(), keys.PairTemplate) {
+			t.Errorf("template %q: error %v, want one naming %s", bad, err, keys.PairTemplate)
+		}
 	}
 }

@@ -104,6 +104,7 @@ func (m *modernBERT) write(w *gguf.Writer, typ gguf.TensorType) error {
 	if cfg.NumAttentionHeads < 1 || cfg.HiddenSize%cfg.NumAttentionHeads != 0 || (cfg.HiddenSize/cfg.NumAttentionHeads)%2 != 0 {
 		return fmt.Errorf("%d attention heads do not split hidden_size %d into even head sizes", cfg.NumAttentionHeads, cfg.HiddenSize)
 	}
+	m.byteFallbackServed = true
 	v, err := m.loadVocab(int(emb.Shape[0]))
 	if err != nil {
 		return err
@@ -137,6 +138,7 @@ func (m *modernBERT) write(w *gguf.Writer, typ gguf.TensorType) error {
 	if err := v.WriteGGUF(w); err != nil {
 		return err
 	}
+	m.writePairTemplate(w, v.Tokens) // ruri's "<s> A </s> <s> B </s>" is neither BERT's nor RoBERTa's
 	m.writeServingMetadata(w, !m.classifier)
 
 	p := m.prefix

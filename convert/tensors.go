@@ -22,6 +22,9 @@ func (j *job) loadVocab(nVocab int) (*vocab.Vocab, error) {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	for _, msg := range v.Warnings {
+		if msg == vocab.UGMByteFallbackWarning && j.byteFallbackServed && len(v.PrecompiledCharsmap) == 0 {
+			continue
+		}
 		j.warn("%s", msg)
 	}
 	if len(v.Tokens) > nVocab {

@@ -1,10 +1,12 @@
 package tests
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -34,9 +36,17 @@ func TestModernBERTServesExactly(t *testing.T) {
 		if err := testmodel.WriteModernBERTHF(src, m.ref, m.cfg); err != nil {
 			t.Fatal(err)
 		}
+		if m.ref == ranker {
+			useRuriPostProcessor(t, src)
+		}
 		runConvert(t, "--input", src, "--output", filepath.Join(dir, name+".gguf"), "--outtype", "f32")
 	}
 	checkModernBERTMetadata(t, filepath.Join(dir, "ruri-tiny.gguf"))
+	if md, err := gguf.ReadMetadata(filepath.Join(dir, "modernbert-rank.gguf")); err != nil {
+		t.Fatal(err)
+	} else if got, _ := md.Value(keys.PairTemplate); got != fmt.Sprintf("%d:0 $A:0 %d:0 %[1]d:1 $B:1 %[2]d:1", testmodel.CLSID, testmodel.SEPID) {
+		t.Errorf("%s = %v, want ruri's <s> A </s> <s> B </s>", keys.PairTemplate, got)
+	}
 	catalog := "models:\n" +
 		"  - {name: ruri-tiny, kind: embedding, file: ruri-tiny.gguf}\n" +
 		"  - {name: modernbert-rank, kind: rerank, file: modernbert-rank.gguf}\n"
@@ -76,11 +86,18 @@ func TestModernBERTServesExactly(t *testing.T) {
 		m := &testModel{name: "modernbert-rank", cfg: rankCfg.Config}
 		query := m.words(rerankQuery)
 		want := make([]float64, len(rerankDocs))
-		tokens := 0
+		tokens, layouts := 0, 0.0
 		for i, doc := range rerankDocs {
-			ids, _ := m.pair(query, m.words(doc)) // "<s> q </s></s> d </s>"
+			ids := ruriPair(query, m.words(doc))
 			want[i] = 1 / (1 + math.Exp(-ranker.Classify(ids)[0]))
 			tokens += len(ids)
+			roberta, _ := m.pair(query, m.words(doc)) // "<s> q </s></s> d </s>"
+			layouts = max(layouts, math.Abs(want[i]-1/(1+math.Exp(-ranker.Classify(roberta)[0]))))
+		}
+		// Serving the RoBERTa layout instead of the checkpoint's template
+		// must fail this test: no score can be within tolerance of both.
+		if layouts <= 2*tolerance {
+			t.Fatalf("the two pair layouts score within %.1e of each other; the test cannot tell them apart", layouts)
 		}
 		var resp api.CohereRerankResponse
 		body := map[string]any{"model": "modernbert-rank", "query": rerankQuery, "documents": rerankDocs}
@@ -117,4 +134,42 @@ func checkModernBERTMetadata(t *testing.T, path string) {
 			t.Errorf("%s = %v (present %v), want %v", key, got, ok, want)
 		}
 	}
+}
+
+// useRuriPostProcessor gives the checkpoint at dir the post_processor of
+// cl-nagoya/ruri-v3-30m's real tokenizer.json (modernbert-ja's, whose pair
+// is "<s> A </s> <s> B </s>", neither BERT's nor RoBERTa's), with <s> and
+// </s> at the test vocabulary's ids.
+func useRuriPostProcessor(t *testing.T, dir string) {
+	t.Helper()
+	var real, tok map[string]any
+	path := filepath.Join(dir, "tokenizer.json")
+	for file, v := range map[string]*map[string]any{"../testdata/tokenizers/ruri-v3-30m/tokenizer-excerpt.json": &real, path: &tok} {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, v); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+	}
+	pp := real["post_processor"].(map[string]any)
+	specials := pp["special_tokens"].(map[string]any)
+	for name, id := range map[string]int32{"<s>": testmodel.CLSID, "</s>": testmodel.SEPID} {
+		specials[name].(map[string]any)["ids"] = []int32{id}
+	}
+	tok["post_processor"] = pp
+	raw, err := json.Marshal(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ruriPair is the pair ruri's post_processor builds from query and doc.
+func ruriPair(query, doc []int32) []int32 {
+	ids := append(append([]int32{testmodel.CLSID}, query...), testmodel.SEPID, testmodel.CLSID)
+	return append(append(ids, doc...), testmodel.SEPID)
 }

@@ -49,6 +49,14 @@ struct rr_mb_ctx *rr_mb_ctx_new(struct rr_mb_model *m, int32_t n_threads, bool f
     return c;
 }
 
+uint64_t rr_mb_ctx_compute_size(const struct rr_mb_ctx *c) {
+    uint64_t total = 0;
+    for (int i = 0; i < c->n_backends; i++) {
+        total += ggml_backend_sched_get_buffer_size(c->sched, c->backends[i]);
+    }
+    return total;
+}
+
 void rr_mb_ctx_free(struct rr_mb_ctx *c) {
     if (c == NULL) {
         return;

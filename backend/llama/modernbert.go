@@ -24,6 +24,9 @@ type ModernBERT struct {
 	hp    C.struct_rr_mb_hparams
 	meta  *gguf.Metadata
 	vocab *Model // llama.cpp's tokenizer, without weights
+	// bytes replaces llama.cpp's tokenizer where the vocabulary falls
+	// back to byte pieces (modernbert_tokenize.go); nil otherwise.
+	bytes *byteFallback
 	Info  ModelInfo
 }
 
@@ -57,6 +60,7 @@ func LoadModernBERT(path string, p ModelParams) (*ModernBERT, error) {
 		m.vocab.Close()
 		return nil, fmt.Errorf("cannot load model %s: %d tokens in the vocabulary, llama.cpp read %d", path, m.hp.n_vocab, m.vocab.Info.VocabSize)
 	}
+	m.bytes = newByteFallback(meta)
 	cpath := C.CString(path)
 	defer C.free(unsafe.Pointer(cpath))
 	errBuf := make([]byte, C.RR_MB_ERR_SIZE)
@@ -199,9 +203,13 @@ func uintValue(v any) (uint64, bool) {
 	return 0, false
 }
 
-// Tokenize, TokenText, IsControl and Detokenize are llama.cpp's, as for
-// every other model.
+// Tokenize is llama.cpp's unless the vocabulary falls back to bytes and no
+// special token is to be parsed; TokenText, IsControl and Detokenize are
+// llama.cpp's, as for every other model.
 func (m *ModernBERT) Tokenize(text string, addSpecial, parseSpecial bool) ([]int32, error) {
+	if m.bytes != nil && !parseSpecial {
+		return m.bytes.encode(text, addSpecial), nil
+	}
 	return m.vocab.Tokenize(text, addSpecial, parseSpecial)
 }
 

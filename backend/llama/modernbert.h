@@ -36,6 +36,9 @@ void rr_mb_free(struct rr_mb_model *m);
 // in the batch) instead of whole score matrices.
 struct rr_mb_ctx *rr_mb_ctx_new(struct rr_mb_model *m, int32_t n_threads, bool flash, char *err);
 void rr_mb_ctx_free(struct rr_mb_ctx *c);
+// rr_mb_ctx_compute_size is the bytes of the compute buffers the scheduler
+// holds on all of the context's devices: as large as the largest batch yet.
+uint64_t rr_mb_ctx_compute_size(const struct rr_mb_ctx *c);
 
 // Pooling modes of rr_mb_encode, llama.cpp's numbers.
 #define RR_MB_POOL_MEAN 1

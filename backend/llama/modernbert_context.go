@@ -100,6 +100,18 @@ func (c *ModernBERTContext) Encode(seqs [][]int32) ([][]float32, error) {
 	return out, nil
 }
 
+// ComputeBytes is the memory the context's compute buffers hold on its
+// devices, which grow to the largest batch encoded so far; each Encode
+// also holds its two n×n f16 masks on the host while it runs.
+func (c *ModernBERTContext) ComputeBytes() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.c == nil {
+		return 0
+	}
+	return uint64(C.rr_mb_ctx_compute_size(c.c))
+}
+
 // Close frees the context. It waits for a running Encode to finish.
 func (c *ModernBERTContext) Close() {
 	c.mu.Lock()

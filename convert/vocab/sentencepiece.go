@@ -290,7 +290,7 @@ func (m *spModel) warnUnsupported(v *Vocab) {
 		v.warnf("normalizer %q has no precompiled charsmap: llama.cpp will not normalize text", m.normalizer)
 	}
 	if v.Model == ModelUGM && m.byteFallback {
-		v.warnf(ugmByteFallback)
+		v.warnf(UGMByteFallbackWarning)
 	}
 	if v.Model == ModelSPM {
 		if len(m.charsmap) > 0 {

@@ -44,7 +44,7 @@ func (t *tokenizerJSON) unigram(cfg *hfConfig) (*Vocab, error) {
 	}
 	t.finishSentencePiece(v, cfg)
 	if t.Model.ByteFallback {
-		v.warnf(ugmByteFallback)
+		v.warnf(UGMByteFallbackWarning)
 	}
 	t.Normalizer.walk(func(c *component) {
 		if c.Type == "Precompiled" && len(v.PrecompiledCharsmap) == 0 {
@@ -54,9 +54,10 @@ func (t *tokenizerJSON) unigram(cfg *hfConfig) (*Vocab, error) {
 	return v, nil
 }
 
-// ugmByteFallback warns that llama.cpp's UGM tokenizer never matches byte
-// pieces (llama.cpp issue #28862).
-const ugmByteFallback = "the model falls back to byte pieces for unknown characters, but llama.cpp's UGM tokenizer does not: they become <unk>"
+// UGMByteFallbackWarning warns that llama.cpp's UGM tokenizer never matches
+// byte pieces (llama.cpp issue #28862). A converter whose engine tokenizes
+// such vocabularies itself drops it.
+const UGMByteFallbackWarning = "the model falls back to byte pieces for unknown characters, but llama.cpp's UGM tokenizer does not: they become <unk>"
 
 // bpe converts a tokenizers BPE model that came from a SentencePiece BPE
 // model (Llama, Mistral: "▁" word marks and byte fallback) to llama.cpp's
