@@ -1,10 +1,12 @@
 package backend
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 )
@@ -17,9 +19,9 @@ type Encoder interface {
 
 // BatcherConfig bounds what one Encode call may carry.
 type BatcherConfig struct {
-	// TokenBudget is the target number of tokens per Encode. Encoder
-	// attention runs over the whole flattened batch, so cost per token grows
-	// with the batch: the best value is found by benchmark (see README).
+	// TokenBudget is the most tokens per Encode (Cost may take fewer).
+	// Encoder attention runs over the whole flattened batch, so cost per
+	// token grows with the batch: see the README's benchmark.
 	TokenBudget int
 	// MaxTokens is the hard capacity of an encoder; a single sequence longer
 	// than TokenBudget (up to MaxTokens) is encoded on its own.
@@ -29,6 +31,10 @@ type BatcherConfig struct {
 	// MaxQueuedSequences bounds the queue; beyond it Submit fails with
 	// ErrOverloaded instead of letting latency grow without limit.
 	MaxQueuedSequences int
+	// Cost, when set, learns from every encode call and cuts each batch
+	// the budget allows to the number of sequences it estimates cheapest
+	// per token; nil fills the budget.
+	Cost *CostModel
 	// ObserveQueued and ObserveEncoded, when set, are told the length of
 	// each sequence queued and the size and time of each encode call, for
 	// metrics. They are called without the batcher's lock held.
@@ -51,21 +57,29 @@ type BatchStats struct {
 // request an equal share of the token budget (in arrival order), then fills
 // what is left first come, first served. A 1000-document request therefore
 // cannot hold back a one-sentence request behind it for more than one batch,
-// yet a lone request still gets whole batches.
+// yet a lone request still gets whole batches. The cost model may cut a batch
+// shorter, but never below the first sequence of each request in it.
+//
+// A request's sequences are scheduled longest first, so consecutive batches
+// hold sequences of similar length and a cut wastes little of a batch.
 type Batcher struct {
 	cfg    BatcherConfig
 	mu     sync.Mutex
 	wake   *sync.Cond
 	queue  []*job // arrival order; a job leaves when all its sequences are scheduled
 	queued int    // sequences not yet scheduled
-	closed bool
-	wg     sync.WaitGroup
+	// lengths is cut's scratch, reused from batch to batch under mu.
+	lengths []int
+	closed  bool
+	wg      sync.WaitGroup
 }
 
 type job struct {
 	ctx       context.Context
 	seqs      [][]int32
-	next      int // first sequence not yet scheduled
+	order     []int // indexes into seqs, longest first; nil: seqs' own order
+	next      int   // first position in that order not yet scheduled
+	planned   int   // next when the batch being planned started
 	results   [][]float32
 	remaining int // sequences scheduled or not whose result is missing
 	err       error
@@ -74,10 +88,21 @@ type job struct {
 	stats     BatchStats
 }
 
-// piece is one sequence of one job inside a batch.
+// piece is one sequence of one job inside a batch: the one its job
+// schedules at pos.
 type piece struct {
 	job *job
-	idx int
+	pos int
+}
+
+func (p piece) seq() []int32 { return p.job.seqs[p.job.index(p.pos)] }
+
+// index is the index in seqs of the sequence scheduled at pos.
+func (j *job) index(pos int) int {
+	if j.order == nil {
+		return pos
+	}
+	return j.order[pos]
 }
 
 // NewBatcher starts one worker per encoder.
@@ -108,7 +133,16 @@ func (b *Batcher) Submit(ctx context.Context, seqs [][]int32) ([][]float32, Batc
 		}
 		lengths[i] = len(s)
 	}
-	j := &job{ctx: ctx, seqs: seqs, results: make([][]float32, len(seqs)), remaining: len(seqs), done: make(chan struct{}), submitted: time.Now()}
+	longestFirst := func(a, c int) int { return cmp.Compare(c, a) }
+	var order []int
+	if !slices.IsSortedFunc(lengths, longestFirst) {
+		order = make([]int, len(seqs))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortStableFunc(order, func(a, c int) int { return longestFirst(lengths[a], lengths[c]) })
+	}
+	j := &job{ctx: ctx, seqs: seqs, order: order, results: make([][]float32, len(seqs)), remaining: len(seqs), done: make(chan struct{}), submitted: time.Now()}
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -161,9 +195,11 @@ func (b *Batcher) work(enc Encoder) {
 		}
 		now := time.Now()
 		seqs := make([][]int32, len(batch))
+		var shape batchShape
 		tokens := 0
 		for i, p := range batch {
-			seqs[i] = p.job.seqs[p.idx]
+			seqs[i] = p.seq()
+			shape.add(len(seqs[i]))
 			tokens += len(seqs[i])
 			if p.job.stats.Batches == 0 && p.job.stats.Wait == 0 {
 				p.job.stats.Wait = now.Sub(p.job.submitted)
@@ -176,6 +212,9 @@ func (b *Batcher) work(enc Encoder) {
 			err = fmt.Errorf("encoder returned %d vectors for %d sequences", len(vecs), len(seqs))
 		}
 		elapsed := time.Since(now)
+		if err == nil && b.cfg.Cost != nil {
+			b.cfg.Cost.observe(shape, elapsed)
+		}
 		if b.cfg.ObserveEncoded != nil {
 			b.cfg.ObserveEncoded(len(seqs), tokens, elapsed)
 		}
@@ -191,8 +230,11 @@ func (b *Batcher) nextBatch() []piece {
 	if len(b.queue) == 0 {
 		return nil
 	}
-	var batch []piece
+	batch := make([]piece, 0, min(b.cfg.MaxSequences, b.queued))
 	tokens := 0
+	for _, j := range b.queue {
+		j.planned = j.next
+	}
 	fits := func(n int) bool {
 		if len(batch) >= b.cfg.MaxSequences {
 			return false
@@ -207,7 +249,7 @@ func (b *Batcher) nextBatch() []piece {
 	take := func(j *job, tokenShare, seqShare int) {
 		used, count := 0, 0
 		for j.next < len(j.seqs) {
-			n := len(j.seqs[j.next])
+			n := len(j.seqs[j.index(j.next)])
 			if (count > 0 && (used+n > tokenShare || count >= seqShare)) || !fits(n) {
 				return
 			}
@@ -230,6 +272,9 @@ func (b *Batcher) nextBatch() []piece {
 	for _, j := range b.queue {
 		take(j, math.MaxInt, math.MaxInt)
 	}
+	if b.cfg.Cost != nil && len(batch) > 1 {
+		batch = b.cut(batch, len(b.queue) > 1)
+	}
 	b.queued -= len(batch)
 	kept := b.queue[:0]
 	for _, j := range b.queue {
@@ -240,6 +285,42 @@ func (b *Batcher) nextBatch() []piece {
 	clear(b.queue[len(kept):])
 	b.queue = kept
 	return batch
+}
+
+// cut keeps the part of batch the cost model estimates cheapest per token
+// and hands the rest back to the queue. When several requests wait, the
+// first sequence of each request in batch is kept, so each still advances
+// with every batch. Called with b.mu held.
+func (b *Batcher) cut(batch []piece, several bool) []piece {
+	ordered, keep := batch, 1
+	if several {
+		ordered = make([]piece, 0, len(batch))
+		for _, p := range batch {
+			if p.pos == p.job.planned {
+				ordered = append(ordered, p)
+			}
+		}
+		keep = len(ordered)
+		for _, p := range batch {
+			if p.pos != p.job.planned {
+				ordered = append(ordered, p)
+			}
+		}
+	}
+	lengths := b.lengths[:0]
+	for _, p := range ordered {
+		lengths = append(lengths, len(p.seq()))
+	}
+	b.lengths = lengths
+	// A job's pieces are in position order in ordered (its first, then
+	// the rest as take appended them), so what is cut of each job is a
+	// tail of what was taken of it, and its cursor goes back to the start
+	// of that tail.
+	n := b.cfg.Cost.take(lengths, keep)
+	for _, p := range ordered[n:] {
+		p.job.next = min(p.job.next, p.pos)
+	}
+	return ordered[:n]
 }
 
 // dropCancelled removes jobs whose client has gone. Called with b.mu held.
@@ -275,7 +356,7 @@ func (b *Batcher) deliver(batch []piece, vecs [][]float32, err error, elapsed ti
 			b.fail(j, err)
 			continue
 		}
-		j.results[p.idx] = vecs[i]
+		j.results[j.index(p.pos)] = vecs[i]
 		j.remaining--
 		if j.remaining == 0 {
 			close(j.done)

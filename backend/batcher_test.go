@@ -3,6 +3,7 @@ package backend
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -186,7 +187,16 @@ func checkBatches(t *testing.T, cfg BatcherConfig, batches [][][]int32) {
 }
 
 func TestBatcherMergesConcurrentRequests(t *testing.T) {
-	cfg := BatcherConfig{TokenBudget: 64, MaxTokens: 64, MaxSequences: 16}
+	for _, cost := range []*CostModel{nil, smallestBatches()} {
+		t.Run(fmt.Sprintf("cost model %v", cost != nil), func(t *testing.T) {
+			merge(t, BatcherConfig{TokenBudget: 64, MaxTokens: 64, MaxSequences: 16, Cost: cost})
+		})
+	}
+}
+
+// merge submits many small requests at once and fails unless each gets its
+// vectors and some batch holds several requests.
+func merge(t *testing.T, cfg BatcherConfig) {
 	enc := heldEncoder()
 	b := newTestBatcher(t, cfg, enc)
 	const n = 64
@@ -288,31 +298,41 @@ func TestBatcherSmallRequestIsNotStarved(t *testing.T) {
 		{"more requests than tokens in the budget", BatcherConfig{TokenBudget: 4, MaxTokens: 4, MaxSequences: 256}, 5, 3},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			enc := heldEncoder()
-			b := newTestBatcher(t, tt.cfg, enc)
-			huge := ones(0, 1000)
-			hugeDone := startHeld(t, b, enc, huge)
-			smallDone := make([]<-chan result, tt.small)
-			for i := range smallDone {
-				smallDone[i] = submit(t.Context(), b, ones(i+1, 1))
+		// The cost model may shorten batches, never past the fairness.
+		for _, cost := range []*CostModel{nil, smallestBatches()} {
+			t.Run(fmt.Sprintf("%s/cost model %v", tt.name, cost != nil), func(t *testing.T) {
+				tt.cfg.Cost = cost
+				starve(t, tt.cfg, tt.small, tt.within)
+			})
+		}
+	}
+}
+
+// starve queues small one-token requests behind a huge one and fails unless
+// every small one is encoded within the first within batches.
+func starve(t *testing.T, cfg BatcherConfig, small, within int) {
+	enc := heldEncoder()
+	b := newTestBatcher(t, cfg, enc)
+	huge := ones(0, 1000)
+	hugeDone := startHeld(t, b, enc, huge)
+	smallDone := make([]<-chan result, small)
+	for i := range smallDone {
+		smallDone[i] = submit(t.Context(), b, ones(i+1, 1))
+	}
+	waitQueued(t, b, 1+small)
+	enc.release()
+	for i, ch := range smallDone {
+		checkVectors(t, ones(i+1, 1), await(t, ch))
+	}
+	checkVectors(t, huge, await(t, hugeDone))
+	batches := enc.recorded()
+	checkBatches(t, cfg, batches)
+	for i, batch := range batches[within:] {
+		for r := range requests(batch) {
+			if r != 0 {
+				t.Errorf("small request %d encoded in batch %d, want before batch %d", r, within+i, within)
 			}
-			waitQueued(t, b, 1+tt.small)
-			enc.release()
-			for i, ch := range smallDone {
-				checkVectors(t, ones(i+1, 1), await(t, ch))
-			}
-			checkVectors(t, huge, await(t, hugeDone))
-			batches := enc.recorded()
-			checkBatches(t, tt.cfg, batches)
-			for i, batch := range batches[tt.within:] {
-				for r := range requests(batch) {
-					if r != 0 {
-						t.Errorf("small request %d encoded in batch %d, want before batch %d", r, tt.within+i, tt.within)
-					}
-				}
-			}
-		})
+		}
 	}
 }
 

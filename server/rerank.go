@@ -247,7 +247,7 @@ func parseDocuments(raw []json.RawMessage, rankFields []string) ([]rerankDocumen
 	docs := make([]rerankDocument, len(raw))
 	for i, elem := range raw {
 		elem = bytes.TrimSpace(elem)
-		at := fmt.Sprintf("documents[%d]", i)
+		at := elementName{"documents", i}
 		switch {
 		case len(elem) > 0 && elem[0] == '"':
 			if err := json.Unmarshal(elem, &docs[i].text); err != nil {
@@ -284,7 +284,7 @@ func parseDocuments(raw []json.RawMessage, rankFields []string) ([]rerankDocumen
 // rank_fields order: the YAML form Cohere recommends for structured
 // documents, so the model sees which value is the title and which the body.
 // String values are used as they are; others as compact JSON.
-func documentText(fields map[string]json.RawMessage, rankFields []string, at string) (string, error) {
+func documentText(fields map[string]json.RawMessage, rankFields []string, at elementName) (string, error) {
 	if len(rankFields) == 0 {
 		var text string
 		raw, ok := fields["text"]

@@ -345,24 +345,10 @@ func (s *server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) err
 	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
 		return err
 	}
-	body := bufio.NewReader(http.MaxBytesReader(w, r.Body, s.cfg.PayloadLimit))
-	// A JSON null decodes into any struct as its zero value, which some
-	// routes would take for a valid empty request (Ollama's preload).
-	if first, ok := firstNonSpace(body); ok && first == 'n' {
-		return invalidJSON("the body must be a JSON object, not null")
-	}
-	dec := json.NewDecoder(body)
-	if err := dec.Decode(dst); err != nil {
-		return decodeError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return err
-		}
-		return invalidJSON("the body holds more than one JSON value; send a single object")
-	}
-	return nil
+	body := getBuffer()
+	defer putBuffer(body)
+	_, err := body.ReadFrom(http.MaxBytesReader(w, r.Body, s.cfg.PayloadLimit))
+	return decodeBody(body.Bytes(), err, dst)
 }
 
 // firstNonSpace skips JSON whitespace and peeks at the byte after it.
@@ -454,18 +440,19 @@ func describeType(t reflect.Type) string {
 // writeJSON encodes v before writing anything, so an encoding failure (a NaN
 // slipping through, say) becomes a clean 500 instead of half a body.
 func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	body, err := json.Marshal(v)
+	body, err := encodeJSON(v)
 	if err != nil {
 		// Error envelopes hold only strings, so this cannot recurse.
 		writeError(w, r, fmt.Errorf("encoding the response: %w", err))
 		return
 	}
+	defer putBuffer(body)
 	w.Header().Set("Content-Type", "application/json")
 	if status == http.StatusOK {
 		setComputeHeaders(w.Header(), info(r))
 	}
 	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
+	_, _ = w.Write(body.Bytes())
 }
 
 // setComputeHeaders adds the timing headers TEI sends with every answer of
