@@ -34,21 +34,9 @@ type m3Heads struct {
 // that GGUF loaded), checking the companion file against the checksum the
 // model records. It returns nil, nil when the model names no heads.
 func loadHeads(model Model, modelPath string) (*m3Heads, error) {
-	name := model.Meta(keys.HeadsFile)
-	if name == "" {
-		return nil, nil
-	}
-	if filepath.Base(name) != name {
-		return nil, fmt.Errorf("%s %q must be a file name beside the model", keys.HeadsFile, name)
-	}
-	path := filepath.Join(filepath.Dir(modelPath), name)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("the model's sparse and ColBERT heads: %w; delete %s and pull or convert it again", err, modelPath)
-	}
-	sum := sha256.Sum256(data)
-	if want := model.Meta(keys.HeadsSHA256); hex.EncodeToString(sum[:]) != want {
-		return nil, fmt.Errorf("%s has SHA-256 %x but the model records %s; delete both files and pull or convert the model again", path, sum, want)
+	path, data, err := readHeadsFile(model, modelPath)
+	if path == "" || err != nil {
+		return nil, err
 	}
 	meta, err := gguf.ReadMetadata(path)
 	if err != nil {
@@ -111,6 +99,29 @@ func loadHeads(model Model, modelPath string) (*m3Heads, error) {
 		return nil, fmt.Errorf("%s holds neither a sparse nor a ColBERT head", path)
 	}
 	return h, nil
+}
+
+// readHeadsFile reads the companion file the model GGUF at modelPath
+// names and checks it against the SHA-256 the model records; path is ""
+// when the model names none.
+func readHeadsFile(model Model, modelPath string) (path string, data []byte, err error) {
+	name := model.Meta(keys.HeadsFile)
+	if name == "" {
+		return "", nil, nil
+	}
+	if filepath.Base(name) != name {
+		return "", nil, fmt.Errorf("%s %q must be a file name beside the model", keys.HeadsFile, name)
+	}
+	path = filepath.Join(filepath.Dir(modelPath), name)
+	data, err = os.ReadFile(path)
+	if err != nil {
+		return "", nil, fmt.Errorf("the model's heads: %w; delete %s and pull or convert it again", err, modelPath)
+	}
+	sum := sha256.Sum256(data)
+	if want := model.Meta(keys.HeadsSHA256); hex.EncodeToString(sum[:]) != want {
+		return "", nil, fmt.Errorf("%s has SHA-256 %x but the model records %s; delete both files and pull or convert the model again", path, sum, want)
+	}
+	return path, data, nil
 }
 
 // specialIDs are the tokens the sparse output leaves out, FlagEmbedding's

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -69,6 +70,10 @@ func (e *Engine) EmbedOutputs(ctx context.Context, req OutputsRequest) (*Outputs
 	if err != nil {
 		return nil, err
 	}
+	splade, err := e.spladeFor(m)
+	if err != nil {
+		return nil, err
+	}
 	if err := m.checkDimensions(req.Dimensions); err != nil {
 		return nil, err
 	}
@@ -96,6 +101,14 @@ func (e *Engine) EmbedOutputs(ctx context.Context, req OutputsRequest) (*Outputs
 		res.ColBERT = make([][][]float32, len(seqs))
 	}
 	special := m.m3.special // headsFor above set it
+	var spladeLogits [][]float32
+	if splade != nil {
+		// One call for the whole request: the head's matrix product is
+		// fastest over many tokens at once.
+		if spladeLogits, err = splade.MaxLogits(flattenStates(states)); err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrModelUnavailable, m.entry.Name, err)
+		}
+	}
 	// One sequence per goroutine, up to GOMAXPROCS: the ColBERT head is a
 	// matrix product per token, which one core would serialize.
 	forEach(len(seqs), func(i int) {
@@ -110,7 +123,11 @@ func (e *Engine) EmbedOutputs(ctx context.Context, req OutputsRequest) (*Outputs
 			res.Dense[i] = v
 		}
 		if o.Sparse {
-			res.Sparse[i] = heads.sparse(seqs[i], states[i], special)
+			if spladeLogits != nil {
+				res.Sparse[i] = spladeSparse(spladeLogits[i])
+			} else {
+				res.Sparse[i] = heads.sparse(seqs[i], states[i], special)
+			}
 			if req.SparseText {
 				for j := range res.Sparse[i] {
 					res.Sparse[i][j].Text = m.model.TokenText(res.Sparse[i][j].ID)
@@ -157,11 +174,62 @@ type lazyHeads struct {
 	// special is specialIDs(model), read from the GGUF's metadata once
 	// rather than per request; set whenever heads is read.
 	special func(int32) bool
+	// splade is a SPLADE model's masked-LM head (splade.go). Unlike the
+	// others it is loaded under spladeMu until a load succeeds: its
+	// booking may fail for a while, until other models are evicted.
+	spladeMu sync.Mutex
+	splade   SPLADEHead
+	// isSPLADE is the GGUF's keys.SPLADE, read once (isSPLADE).
+	spladeOnce sync.Once
+	isSPLADE   bool
+}
+
+// close frees the SPLADE head; the model is being unloaded.
+func (l *lazyHeads) close() {
+	if l.splade != nil {
+		l.splade.Close()
+	}
+}
+
+// spladeFor returns m's SPLADE head, loading it on first use; nil for a
+// model that is not SPLADE.
+func (e *Engine) spladeFor(m *loadedModel) (SPLADEHead, error) {
+	if !m.isSPLADE() {
+		return nil, nil
+	}
+	m.m3.spladeMu.Lock()
+	defer m.m3.spladeMu.Unlock()
+	if m.m3.splade == nil {
+		head, err := e.loadSPLADE(m)
+		if err != nil {
+			if errors.Is(err, ErrOverloaded) || errors.Is(err, ErrModelUnavailable) {
+				return nil, err // budgetError's
+			}
+			return nil, fmt.Errorf("%w: %s: %w", ErrModelUnavailable, m.entry.Name, err)
+		}
+		m.m3.splade = head
+	}
+	return m.m3.splade, nil
+}
+
+// flattenStates puts each sequence's token states in one slice.
+func flattenStates(states [][][]float32) [][]float32 {
+	out := make([][]float32, len(states))
+	for i, rows := range states {
+		for _, r := range rows {
+			out[i] = append(out[i], r...)
+		}
+	}
+	return out
 }
 
 // headsFor returns m's heads, checking they include what want asks for:
 // a model without them answers ErrWrongKind (422) saying how to get them.
 func (e *Engine) headsFor(m *loadedModel, want Outputs) (*m3Heads, error) {
+	if m.isSPLADE() {
+		// Its sparse output is spladeFor's; it has nothing else.
+		return nil, spladeOnly(m, want)
+	}
 	m.m3.once.Do(func() {
 		m.m3.heads, m.m3.err = loadHeads(m.model, m.entry.ModelPath(e.cfg.ModelsDir))
 		m.m3.special = specialIDs(m.model)

@@ -73,6 +73,11 @@ func newBERT(j *job) (converter, error) {
 		b.labels = labelsOf(j.config, rows)
 	} else {
 		b.pooling = j.st.Pooling
+		if b.pooling == "" && j.arch == spladeArch {
+			// A SPLADE model serves no dense vector: the pooling only
+			// shapes llama.cpp's context.
+			b.pooling = "cls"
+		}
 		if b.pooling == "" {
 			b.pooling = "cls"
 			j.warn("no sentence-transformers pooling config (1_Pooling/config.json); using CLS pooling — set pooling in the catalog if the model card says otherwise")
@@ -244,6 +249,7 @@ func (b *bertFamily) writeEncoderHeader(w *gguf.Writer, arch string, typ gguf.Te
 		return err
 	}
 	w.AddKV("tokenizer.ggml.token_type_count", uint32(max(cfg.TypeVocabSize, 1)))
+	b.writePairTemplate(w, v.Tokens)
 	b.writeServingMetadata(w, !b.classifier)
 	return nil
 }

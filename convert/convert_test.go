@@ -128,7 +128,7 @@ func TestConvertErrors(t *testing.T) {
 		name, input, outType, inMessage string
 	}{
 		{"no config", t.TempDir(), "f16", "config.json"},
-		{"unsupported architecture", unsupported, "f16", "DebertaV2Model is not supported; supported: BertForSequenceClassification, BertModel"},
+		{"unsupported architecture", unsupported, "f16", "DebertaV2Model is not supported; supported: BertForMaskedLM, BertForSequenceClassification, BertModel"},
 		{"unknown outtype", good, "q3_x", "q4_k_m"},
 		{"quantized without a quantizer", good, "q8_0", "quantizer"},
 		{"classifier without its head", noHead, "f32", "classifier"},

@@ -47,13 +47,21 @@ var headSpecs = []headSpec{
 	{"colbert_linear.pt", keys.ColBERTWeight, keys.ColBERTBias, 0},
 }
 
-// writeHeads converts the head files in the input folder, if any, to the
-// companion of output and names it, with its checksum, in w's metadata.
+// writeHeads converts the head files in the input folder, if any, and a
+// SPLADE model's masked-LM head (splade.go) to the companion of output
+// and names it, with its checksum, in w's metadata.
 // It writes the companion before the model so that a model naming heads
 // never appears without them.
-func (j *job) writeHeads(w *gguf.Writer, output string) error {
+func (j *job) writeHeads(w *gguf.Writer, output string, typ gguf.TensorType) error {
 	heads := gguf.NewWriter()
 	found := 0
+	if j.arch == spladeArch {
+		if err := j.addMLMHead(heads, typ); err != nil {
+			return err
+		}
+		w.AddKV(keys.SPLADE, true)
+		found++
+	}
 	for _, h := range headSpecs {
 		path := filepath.Join(j.dir, h.file)
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {

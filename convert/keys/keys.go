@@ -51,6 +51,24 @@ const (
 	ColBERTBias   = "colbert_linear.bias"   // [dim]
 )
 
+// SPLADE models (naver/splade-v3, BertForMaskedLM checkpoints) answer
+// sparse vectors only: log(1 + relu(MLM logits)), the max over a
+// sequence's tokens. Their masked-LM head travels in the heads file under
+// transformers' BertOnlyMLMHead names; the decoder is [hidden, vocab] in
+// f32 or f16, the rest f32.
+const (
+	// SPLADE (bool): the model's output is a SPLADE sparse vector, not a
+	// dense embedding.
+	SPLADE = "rerankapi.splade"
+
+	MLMDenseWeight   = "cls.predictions.transform.dense.weight"     // [hidden, hidden]
+	MLMDenseBias     = "cls.predictions.transform.dense.bias"       // [hidden]
+	MLMNormWeight    = "cls.predictions.transform.LayerNorm.weight" // [hidden]
+	MLMNormBias      = "cls.predictions.transform.LayerNorm.bias"   // [hidden]
+	MLMDecoderWeight = "cls.predictions.decoder.weight"             // [hidden, vocab]
+	MLMDecoderBias   = "cls.predictions.bias"                       // [vocab]
+)
+
 // Instruction-following models (Qwen3-Embedding, Qwen3-Reranker,
 // e5-mistral) read a task instruction before the query. A request may
 // bring its own; these keys say where it goes. "{instruction}",

@@ -32,31 +32,60 @@ func WriteM3Heads(dir string, h reference.M3Heads) error {
 	return nil
 }
 
-// writeLinearPT writes a Linear's state dict as torch.save does:
+// writeLinearPT writes a Linear's state dict as torch.save does.
+func writeLinearPT(path, prefix string, d reference.Dense) error {
+	out, in := int64(d.Weight.Rows), int64(d.Weight.Cols)
+	return writeStateDictPT(path, prefix, []ptTensor{
+		{"weight", "0", []int64{out, in}, d.Weight.Data},
+		{"bias", "1", []int64{out}, d.Bias},
+	})
+}
+
+// ptTensor is one contiguous f32 tensor of a state dict on storage key;
+// tensors naming the same key share it, as tied weights do.
+type ptTensor struct {
+	name, key string
+	shape     []int64
+	data      []float32
+}
+
+// writeStateDictPT writes a state dict as torch.save does:
 // <prefix>/data.pkl (protocol 2: an OrderedDict of _rebuild_tensor_v2
 // calls on persistent storages), one member per storage, byteorder and
 // version.
-func writeLinearPT(path, prefix string, d reference.Dense) error {
-	out, in := int64(d.Weight.Rows), int64(d.Weight.Cols)
+func writeStateDictPT(path, prefix string, tensors []ptTensor) error {
 	p := pickle{}.op(0x80, 2).global("collections", "OrderedDict").op(')', 'R', '(')
-	p = p.tensor("weight", "0", []int64{out, in}, []int64{in, 1})
-	p = p.tensor("bias", "1", []int64{out}, []int64{1})
+	members := []struct {
+		name string
+		data []byte
+	}{{"byteorder", []byte("little")}, {"version", []byte("3\n")}}
+	stored := map[string]bool{}
+	for _, t := range tensors {
+		strides := make([]int64, len(t.shape))
+		stride := int64(1)
+		for i := len(t.shape) - 1; i >= 0; i-- {
+			strides[i] = stride
+			stride *= t.shape[i]
+		}
+		p = p.tensor(t.name, t.key, t.shape, strides)
+		if !stored[t.key] {
+			stored[t.key] = true
+			members = append(members, struct {
+				name string
+				data []byte
+			}{"data/" + t.key, checkpoint.F32Bytes(t.data)})
+		}
+	}
 	p = p.op('u', '.')
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	zw := zip.NewWriter(f)
-	for _, m := range []struct {
+	for _, m := range append([]struct {
 		name string
 		data []byte
-	}{
-		{"data.pkl", p},
-		{"byteorder", []byte("little")},
-		{"data/0", checkpoint.F32Bytes(d.Weight.Data)},
-		{"data/1", checkpoint.F32Bytes(d.Bias)},
-		{"version", []byte("3\n")},
-	} {
+	}{{"data.pkl", p}}, members...) {
 		w, err := zw.CreateHeader(&zip.FileHeader{Name: prefix + "/" + m.name, Method: zip.Store})
 		if err == nil {
 			_, err = w.Write(m.data)
