@@ -32,6 +32,13 @@ type OpenAIEmbeddingRequest struct {
 	// one in the query prefix, "Instruct: {instruction}\nQuery:", and makes
 	// every input a query. A model without one answers 400.
 	Instruction *string `json:"instruction"`
+	// Task selects a task adapter, as the Jina embeddings API names it:
+	// jina-embeddings-v3's "retrieval.query", "retrieval.passage",
+	// "separation", "classification" or "text-matching", each with its
+	// own instruction before the text. Absent means input_type's task
+	// (query: retrieval.query, document: retrieval.passage), else the
+	// model's base weights. A model without task adapters answers 400.
+	Task *string `json:"task"`
 	// Outputs is our extension for models with BGE-M3's heads: any of
 	// "dense", "sparse" and "colbert", all computed in one encode. Each
 	// data item then carries embedding (dense), sparse and colbert as

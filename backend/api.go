@@ -69,6 +69,14 @@ type EmbedRequest struct {
 	// e5-mistral), replaces the default task instruction of its query
 	// prefix and makes every input a query; "" keeps the InputType's.
 	Instruction string
+	// Task selects a model's task adapter and its instruction
+	// (jina-embeddings-v3: "retrieval.query", "text-matching", ...);
+	// "" takes the InputType's task, or none (tasks.go).
+	Task string
+	// adapted is set by the paths that encode through a task's adapter
+	// (Embed); the others refuse a task rather than pair its instruction
+	// with the base weights.
+	adapted bool
 }
 
 // InputType says whether texts are queries or documents, for models that
@@ -78,6 +86,11 @@ type InputType string
 const (
 	InputQuery    InputType = "query"
 	InputDocument InputType = "document"
+	// InputClassification and InputClustering (Cohere's input types) add
+	// no prefix; a model with task adapters embeds them with its
+	// classification or clustering task (tasks.go).
+	InputClassification InputType = "classification"
+	InputClustering     InputType = "clustering"
 )
 
 // EmbedResult holds one vector per input, in input order.

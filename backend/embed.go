@@ -21,15 +21,23 @@ func (e *Engine) Embed(ctx context.Context, req EmbedRequest) (*EmbedResult, err
 		return nil, err
 	}
 	defer release()
+	if err := spladeOnly(m, Outputs{Dense: true}); err != nil {
+		return nil, err
+	}
 
 	if err := m.checkDimensions(req.Dimensions); err != nil {
 		return nil, err
 	}
+	req.adapted = true // embedBatcher below applies the task's adapter
 	seqs, tokens, err := m.tokenizeAll(req)
 	if err != nil {
 		return nil, err
 	}
-	vecs, stats, err := m.batcher.Submit(ctx, seqs)
+	batcher, err := e.embedBatcher(m, req) // tasks.go
+	if err != nil {
+		return nil, err
+	}
+	vecs, stats, err := batcher.Submit(ctx, seqs)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +65,7 @@ func (e *Engine) Embed(ctx context.Context, req EmbedRequest) (*EmbedResult, err
 // input type's prefix goes before every text input; token ids cannot take
 // one.
 func (m *loadedModel) tokenizeAll(req EmbedRequest) ([][]int32, int, error) {
-	prefix, err := m.embedPrefix(req.InputType, req.Instruction) // instruction.go
+	prefix, err := m.requestPrefix(req) // tasks.go
 	if err != nil {
 		return nil, 0, err
 	}

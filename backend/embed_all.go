@@ -118,7 +118,7 @@ func (e *Engine) tokenEncoder(m *loadedModel) (*tokenEncoder, error) {
 		return nil, fmt.Errorf("%w: %s: token vectors: %w", ErrModelUnavailable, m.entry.Name, err)
 	}
 	contexts := []InferenceContext{c}
-	m.tokens = &tokenEncoder{context: c, batcher: newModelBatcher(m.entry.Name, contexts, m.plan.capacity, e.cfg), width: c.Width()}
+	m.tokens = &tokenEncoder{context: c, batcher: newModelBatcher(m.entry.Name, contexts, m.plan.capacity, m.costModel(), e.cfg), width: c.Width()}
 	return m.tokens, nil
 }
 

@@ -42,12 +42,17 @@ type loadedModel struct {
 	tokens   *tokenEncoder
 	// m3 holds BGE-M3's sparse and ColBERT heads, read on first use.
 	m3 lazyHeads
+	// tasks are jina-embeddings-v3's task adapters; nil for other models
+	// (tasks.go).
+	tasks *taskAdapters
 }
 
 func (m *loadedModel) Close() {
 	if m.tokens != nil {
 		m.tokens.Close()
 	}
+	m.tasks.Close()
+	m.m3.close()
 	if m.batcher != nil {
 		m.batcher.Close()
 	}
@@ -138,6 +143,9 @@ func (m *loadedModel) prepare(path string, cfg Config, log zerolog.Logger) error
 	if m.tokenizer, err = openTokenizer(m.model, path, m.entry, cfg, log); err != nil {
 		return err
 	}
+	if m.tasks, err = readTaskAdapters(m.model, path); err != nil {
+		return err
+	}
 	if m.contexts, err = newContexts(m.model, plan, m.entry.Pooling, cfg); err != nil {
 		return err
 	}
@@ -147,7 +155,7 @@ func (m *loadedModel) prepare(path string, cfg Config, log zerolog.Logger) error
 			return err
 		}
 	}
-	m.batcher = newModelBatcher(m.entry.Name, m.contexts, plan.capacity, cfg)
+	m.batcher = newModelBatcher(m.entry.Name, m.contexts, plan.capacity, m.costModel(), cfg)
 	return nil
 }
 
@@ -205,10 +213,16 @@ func (m *loadedModel) preparePairs(log zerolog.Logger) error {
 	return nil
 }
 
+// costModel is a fresh cost model for batches of m's contexts: each
+// batcher learns its own, as contexts without pooling cost more per token.
+func (m *loadedModel) costModel() *CostModel {
+	return NewCostModel(modelShape(m.model, m.model.Info().ParamBytes, m.plan.flashAttention))
+}
+
 // newModelBatcher feeds contexts built for capacity tokens: batches of up
-// to BatchTokens, and a longer sequence alone. It reports to cfg.Observer
-// as model.
-func newModelBatcher(model string, contexts []InferenceContext, capacity int, cfg Config) *Batcher {
+// to BatchTokens, as many as cost estimates cheapest per token, and a
+// longer sequence alone. It reports to cfg.Observer as model.
+func newModelBatcher(model string, contexts []InferenceContext, capacity int, cost *CostModel, cfg Config) *Batcher {
 	encoders := make([]Encoder, len(contexts))
 	for i, c := range contexts {
 		encoders[i] = c
@@ -218,6 +232,7 @@ func newModelBatcher(model string, contexts []InferenceContext, capacity int, cf
 		MaxTokens:          capacity,
 		MaxSequences:       contexts[0].MaxSequences(),
 		MaxQueuedSequences: cfg.MaxQueuedSequences,
+		Cost:               cost,
 		ObserveQueued:      func(lengths []int) { cfg.Observer.SequencesQueued(model, lengths) },
 		ObserveEncoded: func(sequences, tokens int, took time.Duration) {
 			cfg.Observer.BatchEncoded(model, sequences, tokens, took)

@@ -58,6 +58,9 @@ type ContextParams struct {
 	// KVCacheF32 keeps a decoder's attention keys and values in f32
 	// instead of f16 (the catalog's kv_cache_type).
 	KVCacheF32 bool
+	// Adapter is the path of a LoRA adapter GGUF every encode of the
+	// context applies (a jina-embeddings-v3 task, tasks.go); "" for none.
+	Adapter string
 }
 
 // InferenceContext encodes batches of sequences into pooled vectors (or

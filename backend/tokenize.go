@@ -35,7 +35,7 @@ func (e *Engine) Tokenize(ctx context.Context, req TokenizeRequest) (*TokenizeRe
 // Models without one take the input as it is.
 func (m *loadedModel) prefix(t InputType) (string, error) {
 	switch t {
-	case "":
+	case "", InputClassification, InputClustering:
 		return "", nil
 	case InputQuery:
 		return m.entry.QueryPrefix, nil

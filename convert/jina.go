@@ -43,7 +43,7 @@ var flashLayer = []struct{ gguf, hf string }{
 func newXLMRoberta(j *job) (converter, error) {
 	if j.config.PositionEmbeddingType == "rotary" {
 		// jina-embeddings-v3: flash layout, rotary positions, LoRA adapters.
-		return nil, fmt.Errorf("%s uses rotary position embeddings (jina-embeddings-v3): that is llama.cpp's jina-bert-v3 architecture, which this converter does not write", j.arch)
+		return newJinaV3(j)
 	}
 	c, err := newBERT(j)
 	if err != nil {

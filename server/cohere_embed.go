@@ -60,10 +60,11 @@ func (s *server) cohereEmbed(w http.ResponseWriter, r *http.Request, version str
 }
 
 // cohereInputTypes maps Cohere's input_type; classification and clustering
-// texts are neither queries nor documents, and take no prefix.
+// texts are neither queries nor documents, and take no prefix (a model with
+// task adapters, jina-embeddings-v3, picks its task for them).
 var cohereInputTypes = map[string]backend.InputType{
 	"search_query": backend.InputQuery, "search_document": backend.InputDocument,
-	"classification": "", "clustering": "",
+	"classification": backend.InputClassification, "clustering": backend.InputClustering,
 }
 
 // cohereEmbedRequest validates req and builds the engine request and the

@@ -2,8 +2,6 @@ package server
 
 import (
 	"bytes"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -49,6 +47,11 @@ func (s *server) openAIEmbeddings(w http.ResponseWriter, r *http.Request) {
 	})
 	if err == nil && req.Instruction != nil {
 		embedReq.Instruction, err = parseInstruction(*req.Instruction)
+	}
+	if err == nil && req.Task != nil {
+		if embedReq.Task = *req.Task; embedReq.Task == "" {
+			err = invalidField("task", `"task" is empty: name one of the model's tasks, e.g. "retrieval.query", or leave it out`)
+		}
 	}
 	if err != nil {
 		writeError(w, r, err)
@@ -241,16 +244,6 @@ func (s *server) embed(r *http.Request, req backend.EmbedRequest) (*backend.Embe
 	return res, nil
 }
 
-// encodeBase64 is OpenAI's base64 encoding_format: the float32s as
-// little-endian bytes, base64 (standard alphabet, padded).
-func encodeBase64(vec []float32) string {
-	buf := make([]byte, 4*len(vec))
-	for i, x := range vec {
-		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(x))
-	}
-	return base64.StdEncoding.EncodeToString(buf)
-}
-
 // parseInputs reads OpenAI's input or TEI's inputs: a string, an array of
 // token ids, or an array whose elements are strings or arrays of token ids.
 // param is the field name, for the error messages.
@@ -261,7 +254,7 @@ func parseInputs(raw json.RawMessage, param string) ([]backend.Input, error) {
 	}
 	switch raw[0] {
 	case '"':
-		in, err := parseText(raw, param, param)
+		in, err := parseText(raw, param, elementName{param, -1})
 		if err != nil {
 			return nil, err
 		}
@@ -281,7 +274,7 @@ func parseInputs(raw json.RawMessage, param string) ([]backend.Input, error) {
 	}
 	if first := elems[0]; len(first) > 0 && (first[0] == '-' || first[0] >= '0' && first[0] <= '9') {
 		// A flat array of numbers is one input given as token ids.
-		ids, err := parseTokenIDs(raw, param, param)
+		ids, err := parseTokenIDs(raw, param, elementName{param, -1})
 		if err != nil {
 			return nil, err
 		}
@@ -289,7 +282,7 @@ func parseInputs(raw json.RawMessage, param string) ([]backend.Input, error) {
 	}
 	inputs := make([]backend.Input, len(elems))
 	for i, elem := range elems {
-		at := fmt.Sprintf("%s[%d]", param, i)
+		at := elementName{param, i}
 		var err error
 		switch elem[0] {
 		case '"':
@@ -307,7 +300,7 @@ func parseInputs(raw json.RawMessage, param string) ([]backend.Input, error) {
 }
 
 // parseText reads one JSON string; at names it in errors ("input[3]").
-func parseText(raw json.RawMessage, param, at string) (backend.Input, error) {
+func parseText(raw json.RawMessage, param string, at elementName) (backend.Input, error) {
 	var text string
 	if err := json.Unmarshal(raw, &text); err != nil {
 		return backend.Input{}, invalidField(param, "%s is not a valid string: %v", at, err)
@@ -320,7 +313,7 @@ func parseText(raw json.RawMessage, param, at string) (backend.Input, error) {
 
 // parseTokenIDs reads one array of token ids; the engine checks that they
 // are in the model's vocabulary.
-func parseTokenIDs(raw json.RawMessage, param, at string) ([]int32, error) {
+func parseTokenIDs(raw json.RawMessage, param string, at elementName) ([]int32, error) {
 	var ids []int32
 	if err := json.Unmarshal(raw, &ids); err != nil {
 		return nil, invalidField(param, "%s must be an array of integer token ids", at)

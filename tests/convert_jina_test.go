@@ -3,8 +3,6 @@ package tests
 import (
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -192,34 +190,5 @@ func TestConvertedJinaBERTServesReferenceEmbeddings(t *testing.T) {
 				t.Errorf("cosine %.6f < %v", lowest, c.minCosine)
 			}
 		})
-	}
-}
-
-// jina-embeddings-v3 shares the flash layout but needs llama.cpp's
-// jina-bert-v3 (rotary positions, LoRA task adapters): the converter must
-// say so rather than write a bert GGUF with wrong positions.
-func TestConvertRejectsJinaEmbeddingsV3(t *testing.T) {
-	cfg := testmodel.Tiny(64, "mean")
-	cfg.TypeVocab, cfg.Tokenizer = 1, "ugm"
-	dir := t.TempDir()
-	if err := testmodel.WriteXLMRFlashHF(dir, testmodel.Generate(cfg), cfg, checkpoint.F32); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "config.json")
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw = []byte(strings.Replace(string(raw), `"position_embedding_type": "absolute"`, `"position_embedding_type": "rotary"`, 1))
-	if err := os.WriteFile(path, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	bin, err := binaryPath()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(bin, "convert", "--input", dir, "--output", filepath.Join(dir, "x.gguf")).CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "jina-bert-v3") {
-		t.Fatalf("want an error naming jina-bert-v3, got %v:\n%s", err, out)
 	}
 }

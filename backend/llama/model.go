@@ -87,9 +87,10 @@ type ModelInfo struct {
 // Model is a loaded GGUF. It is safe for concurrent use by several Contexts;
 // Close must be called only after every Context made from it is closed.
 type Model struct {
-	c     *C.struct_llama_model
-	vocab *C.struct_llama_vocab
-	Info  ModelInfo
+	c        *C.struct_llama_model
+	vocab    *C.struct_llama_vocab
+	Info     ModelInfo
+	adapters adapterCache // lora.go
 }
 
 // clsOutputTensor is the classification head's output layer in llama.cpp's

@@ -71,6 +71,14 @@ struct llama_context *rr_init_from_model(struct llama_model *model, struct llama
     return ctx;
 }
 
+struct llama_adapter_lora *rr_adapter_lora_init(struct llama_model *model, const char *path, char *err) {
+    struct rr_capture c;
+    rr_capture_begin(&c, err);
+    struct llama_adapter_lora *a = llama_adapter_lora_init(model, path);
+    rr_current = NULL;
+    return a;
+}
+
 uint32_t rr_model_quantize(const char *in, const char *out, const llama_model_quantize_params *params, char *err) {
     struct rr_capture c;
     rr_capture_begin(&c, err);

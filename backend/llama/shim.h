@@ -15,6 +15,8 @@ void rr_malloc_return_freed(void);
 #define RR_ERR_SIZE 2048
 struct llama_model *rr_model_load(const char *path, struct llama_model_params params, char *err);
 struct llama_context *rr_init_from_model(struct llama_model *model, struct llama_context_params params, char *err);
+// rr_adapter_lora_init: llama_adapter_lora_init, capturing as above.
+struct llama_adapter_lora *rr_adapter_lora_init(struct llama_model *model, const char *path, char *err);
 uint32_t rr_model_quantize(const char *in, const char *out, const llama_model_quantize_params *params, char *err);
 
 // rr_batch_set writes token i of a batch: its id, position and sequence.

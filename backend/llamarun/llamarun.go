@@ -68,6 +68,16 @@ func (m model) NewContext(p backend.ContextParams) (backend.InferenceContext, er
 	if err != nil {
 		return nil, err
 	}
+	if p.Adapter != "" {
+		a, err := m.Model.Adapter(p.Adapter)
+		if err == nil {
+			err = c.SetAdapter(a)
+		}
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
 	return inferenceContext{c, lp.Sequences}, nil
 }
 

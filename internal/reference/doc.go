@@ -7,7 +7,9 @@
 // RobertaClassificationHead, which compute the same function once BERT's
 // pooler is counted as the head's dense layer: out(tanh(dense(h_cls))).
 // ModernBERT (modernbert.go) follows transformers' ModernBertModel and
-// ModernBertForSequenceClassification the same way.
+// ModernBertForSequenceClassification the same way. jina-embeddings-v3
+// (jina_v3.go) follows xlm-roberta-flash-implementation's XLMRobertaLoRA,
+// each task's LoRA delta added in float64 to the layer it adapts.
 //
 // Weights are stored as float32 in Hugging Face's row-major layout (a linear
 // layer is [out, in]); all arithmetic is float64, so differences against

@@ -95,6 +95,8 @@ type Weights struct {
 	// Classifier is the output projection [labels, hidden]: BERT's
 	// classifier or RoBERTa's classifier.out_proj. nil for embedding models.
 	Classifier *Dense
+	// MLM is a BertForMaskedLM's head (SPLADE models); nil otherwise.
+	MLM *MLMHead
 }
 
 // VocabSize is the number of token ids the model accepts.

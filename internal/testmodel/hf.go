@@ -59,6 +59,7 @@ type hfArch struct {
 var hfArchs = map[string]hfArch{
 	"BertModel":                     {modelType: "bert"},
 	"BertForSequenceClassification": {modelType: "bert", prefix: "bert.", head: [2]string{"bert.pooler.dense", "classifier"}},
+	"BertForMaskedLM":               {modelType: "bert", prefix: "bert."},
 	"XLMRobertaModel":               {modelType: "xlm-roberta", positionOffset: XLMRobertaPadTokenID + 1},
 	"XLMRobertaForSequenceClassification": {
 		modelType: "xlm-roberta", prefix: "roberta.", positionOffset: XLMRobertaPadTokenID + 1,
@@ -117,6 +118,8 @@ func checkHF(w *reference.Weights, cfg Config, opts HFOptions) error {
 	case arch.head[0] == "" && (w.Pooler != nil || w.Classifier != nil):
 		return fmt.Errorf("%s has no classifier, but the weights do: use %sForSequenceClassification",
 			opts.Arch, opts.Arch[:len(opts.Arch)-len("Model")])
+	case (opts.Arch == "BertForMaskedLM") != (w.MLM != nil):
+		return fmt.Errorf("%s: BertForMaskedLM and only it needs weights with a masked-LM head (GenerateSPLADE)", opts.Arch)
 	case len(cfg.vocab()) != w.VocabSize():
 		return fmt.Errorf("vocabulary has %d tokens, weights %d", len(cfg.vocab()), w.VocabSize())
 	case opts.SentenceTransformers && cfg.Pooling != "cls" && cfg.Pooling != "mean":
@@ -185,7 +188,10 @@ func hfTensors(w *reference.Weights, cfg Config, arch hfArch) []hfTensor {
 		dense(pl+"output.dense", l.Output)
 		norm(pl+"output.LayerNorm", l.OutputNorm)
 	}
-	if arch.head[0] == "" {
+	if w.MLM != nil {
+		// BertForMaskedLM has no pooler, only its head (splade.go).
+		ts = append(ts, mlmTensors(w.MLM)...)
+	} else if arch.head[0] == "" {
 		// Bare encoders carry the pooler BertModel and XLMRobertaModel
 		// build by default. Embedding models never use it, so it is
 		// random, from its own stream.
@@ -229,6 +235,9 @@ func hfConfig(w *reference.Weights, cfg Config, opts HFOptions, arch hfArch) map
 	}
 	if arch.positionOffset > 0 {
 		c["pad_token_id"], c["bos_token_id"], c["eos_token_id"] = XLMRobertaPadTokenID, 0, 2
+	}
+	if w.MLM != nil && !w.MLM.Tied {
+		c["tie_word_embeddings"] = false
 	}
 	if w.Classifier != nil {
 		id2label, label2id := map[string]string{}, map[string]int{}
