@@ -44,6 +44,7 @@ type converter interface {
 var architectures = map[string]func(job *job) (converter, error){
 	"BertModel":                           newBERT,
 	"BertForSequenceClassification":       newBERT,
+	"BertForMaskedLM":                     newBERT,       // SPLADE: the MLM head goes to the heads file (splade.go)
 	"XLMRobertaModel":                     newXLMRoberta, // transformers' or the flash layout (jina.go)
 	"XLMRobertaForSequenceClassification": newXLMRoberta,
 	"RobertaModel":                        newBERT,
@@ -55,9 +56,11 @@ var architectures = map[string]func(job *job) (converter, error){
 	"LlamaModel":                          newLlama,
 	"Qwen3ForCausalLM":                    newQwen3, // Qwen3-Embedding and Qwen3-Reranker (qwen3.go)
 	"Qwen3Model":                          newQwen3,
+	"Gemma3TextModel":                     newGemmaEmbedding,
 	"ModernBertModel":                     newModernBERT, // ruri-v3 (modernbert.go)
 	"ModernBertForMaskedLM":               newModernBERT,
 	"ModernBertForSequenceClassification": newModernBERT,
+	"NomicBertModel":                      newNomicBERT, // nomic-embed-text-v2-moe (nomic.go)
 }
 
 func supportedArchitectures() []string { return slices.Sorted(maps.Keys(architectures)) }
@@ -73,6 +76,11 @@ type job struct {
 	// missing is the first tensor not found with the expected shape; the
 	// tensor helpers record it so a write can add all tensors, then fail.
 	missing error
+	// byteFallbackServed: the architecture's engine applies byte fallback
+	// itself to unigram vocabularies without a precompiled charsmap
+	// (ModernBERT: backend/llama/modernbert_tokenize.go), so llama.cpp's
+	// limit does not apply to them.
+	byteFallbackServed bool
 }
 
 func (j *job) warn(format string, args ...any) {
@@ -135,7 +143,7 @@ func Convert(ctx context.Context, opts Options) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := j.writeHeads(w, opts.Output); err != nil {
+	if err := j.writeHeads(w, opts.Output, typ); err != nil {
 		return err
 	}
 	if written {
