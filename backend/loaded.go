@@ -40,7 +40,8 @@ type loadedModel struct {
 	// models are ever asked for them (tokenEncoder).
 	tokensMu sync.Mutex
 	tokens   *tokenEncoder
-	// m3 holds BGE-M3's sparse and ColBERT heads, read on first use.
+	// m3 holds BGE-M3's sparse and ColBERT heads, or a SPLADE model's
+	// masked-LM head, each loaded on first use.
 	m3 lazyHeads
 	// tasks are jina-embeddings-v3's task adapters; nil for other models
 	// (tasks.go).

@@ -134,22 +134,26 @@ func (e *Engine) spladeBooking(path string, hidden int) (Booking, error) {
 	if err != nil {
 		return nil, err
 	}
-	vocab := 0
+	var vocab uint64
 	for _, t := range meta.Tensors {
 		if t.Name == keys.MLMDecoderBias && len(t.Ne) == 1 {
-			vocab = int(t.Ne[0])
+			vocab = t.Ne[0]
 		}
 	}
 	if vocab == 0 {
 		return nil, fmt.Errorf("%s has no masked-LM head (%s)", path, keys.MLMDecoderBias)
 	}
+	// The head's C side indexes the vocabulary with 32-bit ints.
+	if vocab > math.MaxInt32 {
+		return nil, fmt.Errorf("%s: a masked-LM head over %d vocabulary entries is not a BERT vocabulary; convert the model again", path, vocab)
+	}
 	weights := uint64(fi.Size()) - min(uint64(meta.DataOffset), uint64(fi.Size()))
 	chunk := uint64(spladeChunkTokens)
-	compute := chunk*uint64(vocab)*4*5/4 + 8*chunk*uint64(hidden)*4 + 4<<20
+	compute := addSat(mulSat(chunk, vocab)*4*5/4, mulSat(8*chunk*4, uint64(max(hidden, 0)))) + 4<<20
 	dev := e.spladeDevice()
-	b := Booking{dev: weights + compute}
+	b := Booking{dev: addSat(weights, compute)}
 	if dev != HostMemory {
-		b[HostMemory] += chunk * uint64(vocab) * 4
+		b[HostMemory] += chunk * vocab * 4
 	}
 	return b, nil
 }

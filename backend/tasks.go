@@ -75,6 +75,11 @@ func readTaskAdapters(model Model, path string) (*taskAdapters, error) {
 	}
 	t := &taskAdapters{modelPath: path, tasks: tasks, prompts: map[string]string{}, encoders: map[string]*taskEncoder{}}
 	for i, task := range tasks {
+		// A task names a file beside the model (the converter refuses
+		// such names too): a separator would reach files elsewhere.
+		if task == "" || strings.ContainsAny(task, `/\`) {
+			return nil, fmt.Errorf("%s: task %q cannot name an adapter file beside the model; convert or pull the model again", path, task)
+		}
 		t.prompts[task] = prompts[i]
 		file := keys.AdapterFile(path, task)
 		if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
@@ -178,10 +183,12 @@ func (e *Engine) embedBatcher(m *loadedModel, req EmbedRequest) (*Batcher, error
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrModelUnavailable, m.entry.Name, err)
 	}
-	booked := Booking{}
-	for dev, bytes := range one {
-		booked[dev] = bytes * uint64(len(m.contexts))
+	adapter := keys.AdapterFile(t.modelPath, task)
+	info, err := os.Stat(adapter)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: task %s: %w", ErrModelUnavailable, m.entry.Name, task, err)
 	}
+	booked := taskBooking(one, len(m.contexts), uint64(info.Size()))
 	if err := e.pool.Grow(m.entry.Name, booked); err != nil {
 		return nil, budgetError(fmt.Errorf("task %s of %s: %w", task, m.entry.Name, err))
 	}
@@ -193,7 +200,7 @@ func (e *Engine) embedBatcher(m *loadedModel, req EmbedRequest) (*Batcher, error
 			Pooling:        m.entry.Pooling,
 			FlashAttention: m.plan.flashAttention,
 			KVCacheF32:     m.plan.exactKV,
-			Adapter:        keys.AdapterFile(t.modelPath, task),
+			Adapter:        adapter,
 		})
 		if err != nil {
 			for _, c := range contexts {
@@ -207,4 +214,25 @@ func (e *Engine) embedBatcher(m *loadedModel, req EmbedRequest) (*Batcher, error
 	enc := &taskEncoder{contexts: contexts, batcher: newModelBatcher(m.entry.Name, contexts, m.plan.capacity, m.costModel(), e.cfg)}
 	t.encoders[task] = enc
 	return enc.batcher, nil
+}
+
+// taskBooking is what a task's encoder adds to its model's memory: one
+// context's booking per worker, and the adapter's tensors, which llama.cpp
+// loads once per model beside the matrices they adapt: booked whole on
+// every device that computes layers (the host on a CPU), which errs on the
+// safe side.
+func taskBooking(context Booking, workers int, adapterBytes uint64) Booking {
+	booked := Booking{}
+	computing := false
+	for dev, bytes := range context {
+		booked[dev] = mulSat(bytes, uint64(workers))
+		if dev != HostMemory {
+			booked[dev] = addSat(booked[dev], adapterBytes)
+			computing = true
+		}
+	}
+	if !computing {
+		booked[HostMemory] = addSat(booked[HostMemory], adapterBytes)
+	}
+	return booked
 }

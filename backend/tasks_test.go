@@ -2,9 +2,16 @@ package backend
 
 import (
 	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/rerank-api/rerank-api/catalog"
+	"github.com/rerank-api/rerank-api/convert/gguf"
+	"github.com/rerank-api/rerank-api/convert/keys"
 )
 
 // A request's task decides both the adapter (the batcher) and the text put
@@ -57,5 +64,53 @@ func TestRequestTaskAndPrefix(t *testing.T) {
 	}
 	if p, err := jina.requestPrefix(EmbedRequest{}); err != nil || p != "" {
 		t.Errorf("no task outside Embed: %q, %v", p, err)
+	}
+}
+
+// taskModel is a jina-embeddings-v3 as readTaskAdapters sees it.
+type taskModel struct{ Model }
+
+func (taskModel) Info() ModelInfo { return ModelInfo{Arch: "jina-bert-v3"} }
+
+// A GGUF's task names an adapter file beside the model: one that would
+// reach outside its folder fails the load, even where that file exists.
+func TestReadTaskAdaptersRefusesPaths(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "models")
+	// models/jina.lora-x/../../evil.gguf resolves to root/evil.gguf.
+	if err := os.MkdirAll(filepath.Join(dir, "jina.lora-x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "evil.gguf"), []byte("GGUF"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range []string{"x/../../evil", ""} {
+		w := gguf.NewWriter()
+		w.AddKV("general.architecture", "jina-bert-v3")
+		w.AddKV(keys.LoRATasks, []string{task})
+		w.AddKV(keys.LoRAPrompts, []string{"p: "})
+		path := filepath.Join(dir, "jina.gguf")
+		if err := w.WriteFile(path); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := readTaskAdapters(taskModel{}, path); err == nil || !strings.Contains(err.Error(), "cannot name an adapter file") {
+			t.Errorf("task %q: error %v, want the name refused", task, err)
+		}
+	}
+}
+
+// A task books its workers' contexts and its adapter: on the host on a CPU,
+// on each device that computes layers otherwise.
+func TestTaskBooking(t *testing.T) {
+	cpu := taskBooking(Booking{HostMemory: 100}, 2, 7)
+	if !reflect.DeepEqual(cpu, Booking{HostMemory: 207}) {
+		t.Errorf("CPU: %v, want RAM 207", cpu)
+	}
+	gpu := taskBooking(Booking{HostMemory: 10, "CUDA0": 100}, 2, 7)
+	if !reflect.DeepEqual(gpu, Booking{HostMemory: 20, "CUDA0": 207}) {
+		t.Errorf("GPU: %v, want RAM 20, CUDA0 207", gpu)
+	}
+	if huge := taskBooking(Booking{HostMemory: math.MaxUint64 / 2}, 3, 1); huge[HostMemory] != math.MaxUint64 {
+		t.Errorf("a booking past 64 bits wrapped to %d", huge[HostMemory])
 	}
 }

@@ -126,7 +126,9 @@ func (m *jinaV3) addEmbeddingAdapter(w *gguf.Writer, t int) error {
 		if err != nil {
 			return err
 		}
-		if tas[1] != tbs[0] || tbs[1] != hidden {
+		// Only type 0's row is folded in (texts are one segment), so
+		// lora_A needs that row.
+		if tas[0] < 1 || tas[1] != tbs[0] || tbs[1] != hidden {
 			return fmt.Errorf("token type adapter: lora_A %v and lora_B %v do not fit hidden_size %d", tas, tbs, hidden)
 		}
 		ts := m.scaling(tas[1])

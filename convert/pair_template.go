@@ -101,6 +101,13 @@ func (p *postProcessor) pairTemplate(tokens []string) ([]keys.PairPiece, error) 
 		if len(out) == 0 {
 			return nil, nil // a template without a pair: tokenizers' default is the two texts concatenated
 		}
+		// The engine builds two segments (token types 0 and 1), as BERT's
+		// token-type table has two rows; it refuses a template with more.
+		for _, piece := range out {
+			if piece.TypeID < 0 || piece.TypeID > 1 {
+				return nil, fmt.Errorf("pair template gives token type %d; only 0 and 1 are supported", piece.TypeID)
+			}
+		}
 		if _, err := keys.ParsePairTemplate(keys.FormatPairTemplate(out)); err != nil {
 			return nil, err
 		}

@@ -84,6 +84,8 @@ func TestPairTemplateForms(t *testing.T) {
 		{"id past the vocabulary", `{"type":"BertProcessing","sep":["[SEP]",5],"cls":["[CLS]",40]}`, "", `"[CLS]" has id 40`},
 		{"undefined special", `{"type":"TemplateProcessing","pair":[{"SpecialToken":{"id":"<x>","type_id":0}},{"Sequence":{"id":"A","type_id":0}},{"Sequence":{"id":"B","type_id":0}}],"special_tokens":{}}`,
 			"", "neither a sequence nor a special token"},
+		{"third token type", `{"type":"TemplateProcessing","pair":[{"Sequence":{"id":"A","type_id":0}},{"Sequence":{"id":"B","type_id":2}}],"special_tokens":{}}`,
+			"", "token type 2"},
 		{"no document", `{"type":"TemplateProcessing","pair":[{"Sequence":{"id":"A","type_id":0}},{"Sequence":{"id":"A","type_id":1}}],"special_tokens":{}}`,
 			"", "$A and $B once each"},
 	}

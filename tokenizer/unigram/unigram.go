@@ -50,6 +50,11 @@ func New(pieces []string, scores []float32, kinds []Kind, spacePrefix bool) (*To
 	for i, piece := range pieces {
 		switch kinds[i] {
 		case Normal:
+			// A NaN or infinite score would make every path through the
+			// lattice incomparable and the text encode as nothing.
+			if x := float64(scores[i]); math.IsNaN(x) || math.IsInf(x, 0) {
+				return nil, fmt.Errorf("unigram: piece %d (%q) has score %v", i, piece, x)
+			}
 			t.scores[i] = float64(scores[i])
 			minScore = min(minScore, t.scores[i])
 		case UserDefined:

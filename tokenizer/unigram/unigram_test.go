@@ -2,6 +2,8 @@ package unigram
 
 import (
 	"encoding/json"
+	"fmt"
+	"math"
 	"os"
 	"slices"
 	"testing"
@@ -72,6 +74,26 @@ func TestNewRefusesAVocabularyWithoutBytes(t *testing.T) {
 	}
 	if _, err := New([]string{"a"}, nil, []Kind{Normal}, false); err == nil {
 		t.Error("no scores: want an error")
+	}
+}
+
+// A hostile GGUF's NaN or infinite score is refused, not searched.
+func TestNewRefusesNonFiniteScores(t *testing.T) {
+	for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+		var pieces []string
+		var scores []float32
+		var kinds []Kind
+		for b := range 256 {
+			pieces, scores, kinds = append(pieces, fmt.Sprintf("<0x%02X>", b)), append(scores, 0), append(kinds, Byte)
+		}
+		pieces, scores, kinds = append(pieces, "a"), append(scores, bad), append(kinds, Normal)
+		if _, err := New(pieces, scores, kinds, false); err == nil {
+			t.Errorf("score %v: want an error", bad)
+		}
+		scores[256] = -1
+		if _, err := New(pieces, scores, kinds, false); err != nil {
+			t.Errorf("the same vocabulary with score -1: %v", err)
+		}
 	}
 }
 
