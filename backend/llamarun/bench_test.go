@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -31,28 +30,14 @@ const (
 	benchCatalogFmt = "models: [{name: %s, kind: embedding, file: %s}]"
 )
 
-var benchModel struct {
-	once sync.Once
-	path string
-	err  error
-}
+var benchModel benchFile
 
 // benchModelPath writes the synthetic model once per benchmark run.
 func benchModelPath(b *testing.B) string {
-	benchModel.once.Do(func() {
-		dir, err := os.MkdirTemp("", "rerank-api-bench-")
-		if err != nil {
-			benchModel.err = err
-			return
-		}
+	return benchModel.get(b, "bert-base-f16.gguf", func(_, path string) error {
 		cfg := testmodel.BERTBase(1)
-		benchModel.path = filepath.Join(dir, "bert-base-f16.gguf")
-		benchModel.err = testmodel.WriteGGUF(benchModel.path, testmodel.Generate(cfg), cfg, "f16")
+		return testmodel.WriteGGUF(path, testmodel.Generate(cfg), cfg, "f16")
 	})
-	if benchModel.err != nil {
-		b.Fatal(benchModel.err)
-	}
-	return benchModel.path
 }
 
 // BenchmarkEngine measures end-to-end engine throughput (tokens/s) and

@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,38 +19,24 @@ import (
 	"github.com/rerank-api/rerank-api/internal/testmodel"
 )
 
-var m3Bench struct {
-	once sync.Once
-	path string
-	err  error
-}
+var m3Bench benchFile
 
 // m3BenchModel converts, once per run, a checkpoint of BGE-M3's shape
 // (XLM-R, 24 layers of 1024, 16 heads, FFN 4096; a small vocabulary, which
 // costs nothing per token) with both heads, to f16 as pull makes bge-m3.
 func m3BenchModel(b *testing.B) string {
-	m3Bench.once.Do(func() {
-		dir, err := os.MkdirTemp("", "rerank-api-m3-bench-")
-		if err != nil {
-			m3Bench.err = err
-			return
-		}
+	return m3Bench.get(b, "m3.gguf", func(dir, path string) error {
 		cfg := testmodel.Config{Seed: 1, Hidden: 1024, Layers: 24, Heads: 16, Intermediate: 4096, MaxPositions: 512, TypeVocab: 1, Pooling: "cls"}
 		src := filepath.Join(dir, "hf")
 		opts := testmodel.HFOptions{Arch: "XLMRobertaModel", DType: checkpoint.F16, SentenceTransformers: true, Tokenizer: "wordpiece"}
-		if m3Bench.err = testmodel.WriteHF(src, testmodel.Generate(cfg), cfg, opts); m3Bench.err != nil {
-			return
+		if err := testmodel.WriteHF(src, testmodel.Generate(cfg), cfg, opts); err != nil {
+			return err
 		}
-		if m3Bench.err = testmodel.WriteM3Heads(src, testmodel.GenerateM3Heads(cfg)); m3Bench.err != nil {
-			return
+		if err := testmodel.WriteM3Heads(src, testmodel.GenerateM3Heads(cfg)); err != nil {
+			return err
 		}
-		m3Bench.path = filepath.Join(dir, "m3.gguf")
-		m3Bench.err = convert.Convert(context.Background(), convert.Options{Input: src, Output: m3Bench.path, OutType: "f16"})
+		return convert.Convert(context.Background(), convert.Options{Input: src, Output: path, OutType: "f16"})
 	})
-	if m3Bench.err != nil {
-		b.Fatal(m3Bench.err)
-	}
-	return m3Bench.path
 }
 
 // BenchmarkM3Outputs measures what BGE-M3's sparse and ColBERT outputs

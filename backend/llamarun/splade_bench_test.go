@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,37 +19,23 @@ import (
 	"github.com/rerank-api/rerank-api/internal/testmodel"
 )
 
-var spladeBench struct {
-	once sync.Once
-	path string
-	err  error
-}
+var spladeBench benchFile
 
 // spladeBenchModel converts, once per run, a BertForMaskedLM of
 // naver/splade-v3's shape (BERT-base: 12 layers of 768, 12 heads, FFN 3072;
 // 30522 vocabulary entries, which the head's decoder costs per token) to
 // f16, as pull makes splade-v3.
 func spladeBenchModel(b *testing.B) string {
-	spladeBench.once.Do(func() {
-		dir, err := os.MkdirTemp("", "rerank-api-splade-bench-")
-		if err != nil {
-			spladeBench.err = err
-			return
-		}
+	return spladeBench.get(b, "splade.gguf", func(dir, path string) error {
 		cfg := testmodel.BERTBase(1)
 		cfg.Vocab = spladeVocab()
 		src := filepath.Join(dir, "hf")
 		opts := testmodel.HFOptions{Arch: "BertForMaskedLM", DType: checkpoint.F16, Tokenizer: "wordpiece"}
-		if spladeBench.err = testmodel.WriteHF(src, testmodel.GenerateSPLADE(cfg, true), cfg, opts); spladeBench.err != nil {
-			return
+		if err := testmodel.WriteHF(src, testmodel.GenerateSPLADE(cfg, true), cfg, opts); err != nil {
+			return err
 		}
-		spladeBench.path = filepath.Join(dir, "splade.gguf")
-		spladeBench.err = convert.Convert(context.Background(), convert.Options{Input: src, Output: spladeBench.path, OutType: "f16"})
+		return convert.Convert(context.Background(), convert.Options{Input: src, Output: path, OutType: "f16"})
 	})
-	if spladeBench.err != nil {
-		b.Fatal(spladeBench.err)
-	}
-	return spladeBench.path
 }
 
 // BenchmarkSPLADE measures what the masked-LM head adds to the encoder: 8
