@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -63,6 +64,8 @@ func TestGPUSmoke(t *testing.T) {
 		}
 	}
 
+	modernBERTOnGPU(t)
+
 	// Throughput on a BERT-base-shaped f16 model, 128-token inputs, one per
 	// request (the load the project's speed goals are stated for).
 	dir := t.TempDir()
@@ -116,4 +119,52 @@ func throughput(t *testing.T, sp *serverProcess, cfg testmodel.Config, clients, 
 	}
 	wg.Wait()
 	return float64(clients*perClient*tokens) / time.Since(start).Seconds()
+}
+
+// modernBERTOnGPU serves a ModernBERT embedder and cross-encoder, which run
+// on rerank-api's own ggml encoder rather than llama.cpp's graphs, on the
+// CPU and with every layer offloaded: the same scheduler and devices, so
+// the outputs must agree within 2e-3. The inputs are longer than the
+// sliding window, so both attention kinds run on the device.
+func modernBERTOnGPU(t *testing.T) {
+	dir := t.TempDir()
+	for name, cfg := range map[string]testmodel.ModernBERTConfig{
+		"ruri-tiny": testmodel.TinyModernBERT(71, "mean"), "modernbert-rank": testmodel.TinyModernBERT(72, "rank"),
+	} {
+		src := filepath.Join(dir, name+"-hf")
+		if err := testmodel.WriteModernBERTHF(src, testmodel.GenerateModernBERT(cfg), cfg); err != nil {
+			t.Fatal(err)
+		}
+		runConvert(t, "--input", src, "--output", filepath.Join(dir, name+".gguf"), "--outtype", "f32")
+	}
+	catalog := "models:\n" +
+		"  - {name: ruri-tiny, kind: embedding, file: ruri-tiny.gguf}\n" +
+		"  - {name: modernbert-rank, kind: rerank, file: modernbert-rank.gguf}\n"
+	args := []string{"--embedding-model", "ruri-tiny", "--reranker-model", "modernbert-rank", "--threads", fmt.Sprint(runtime.NumCPU())}
+	cpu := serveCatalog(t, true, dir, catalog, append(args, "--device", "cpu")...)
+	gpu := serveCatalog(t, true, dir, catalog, append(args, "--device", "cuda", "--n-gpu-layers", "-1")...)
+
+	long := strings.Repeat("the quick brown fox jumps over the lazy dog ", 12)
+	texts := []string{"hello world", long, "a", long + "hello"}
+	body := map[string]any{"model": "ruri-tiny", "input": texts}
+	var onCPU, onGPU api.OpenAIEmbeddingResponse
+	cpu.post(t, "/v1/embeddings", body, &onCPU)
+	if r := gpu.post(t, "/v1/embeddings", body, &onGPU); r.StatusCode != http.StatusOK || len(onGPU.Data) != len(texts) {
+		t.Fatalf("ModernBERT on the GPU: status %d, %d embeddings", r.StatusCode, len(onGPU.Data))
+	}
+	for i := range texts {
+		if d := maxAbsDiff(t, floats(t, onGPU.Data[i].Embedding), widen(floats(t, onCPU.Data[i].Embedding))); d > 2e-3 {
+			t.Errorf("ModernBERT input %d: GPU differs from CPU by %.2g", i, d)
+		}
+	}
+	rerank := map[string]any{"model": "modernbert-rank", "query": "capital of france", "documents": texts}
+	var rankCPU, rankGPU api.CohereRerankResponse
+	cpu.post(t, "/v1/rerank", rerank, &rankCPU)
+	gpu.post(t, "/v1/rerank", rerank, &rankGPU)
+	want, got := scores(rankCPU), scores(rankGPU)
+	for i, w := range want {
+		if d := got[i] - w; d > 2e-3 || d < -2e-3 {
+			t.Errorf("ModernBERT rerank document %d: GPU %.5f, CPU %.5f", i, got[i], w)
+		}
+	}
 }
