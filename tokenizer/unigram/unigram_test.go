@@ -11,7 +11,7 @@ import (
 
 // vocab is a small byte-fallback model: the 256 byte pieces at ids 0..255,
 // then the pieces below.
-func vocab(t *testing.T, spacePrefix bool, extra ...struct {
+func vocab(t testing.TB, spacePrefix bool, extra ...struct {
 	piece string
 	score float32
 	kind  Kind
