@@ -243,16 +243,10 @@ func (g *gemmaEmbedding) write(w *gguf.Writer, typ gguf.TensorType) error {
 
 	const arch = "gemma-embedding"
 	g.writeGeneral(w, arch, typ)
-	w.AddKV(arch+".context_length", uint32(cfg.MaxPositionEmbeddings))
-	w.AddKV(arch+".embedding_length", uint32(hidden))
-	w.AddKV(arch+".feed_forward_length", uint32(ff))
-	w.AddKV(arch+".block_count", uint32(cfg.NumHiddenLayers))
-	w.AddKV(arch+".attention.head_count", uint32(cfg.NumAttentionHeads))
-	w.AddKV(arch+".attention.head_count_kv", uint32(dc.KVHeads))
+	writeDecoderShape(w, arch, cfg, dc)
 	w.AddKV(arch+".attention.key_length", uint32(dc.HeadDim))
 	w.AddKV(arch+".attention.value_length", uint32(dc.HeadDim))
 	w.AddKV(arch+".attention.sliding_window", uint32(g.gemma.SlidingWindow))
-	w.AddKV(arch+".attention.layer_norm_rms_epsilon", float32(orDefault(dc.RMSNormEps, 1e-6)))
 	w.AddKV(arch+".attention.causal", false) // the backend encodes, without a KV cache
 	w.AddKV(arch+".rope.dimension_count", uint32(dc.HeadDim))
 	w.AddKV(arch+".rope.freq_base", float32(dc.RopeTheta))

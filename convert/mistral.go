@@ -36,6 +36,18 @@ type decoderConfig struct {
 	UseSlidingWindow  bool `json:"use_sliding_window"`
 }
 
+// writeDecoderShape writes the hparams every decoder architecture llama.cpp
+// loads reads under its own prefix: sizes, heads and the RMS norm's epsilon.
+func writeDecoderShape(w *gguf.Writer, arch string, cfg *hfConfig, dc decoderConfig) {
+	w.AddKV(arch+".context_length", uint32(cfg.MaxPositionEmbeddings))
+	w.AddKV(arch+".embedding_length", uint32(cfg.HiddenSize))
+	w.AddKV(arch+".feed_forward_length", uint32(cfg.IntermediateSize))
+	w.AddKV(arch+".block_count", uint32(cfg.NumHiddenLayers))
+	w.AddKV(arch+".attention.head_count", uint32(cfg.NumAttentionHeads))
+	w.AddKV(arch+".attention.head_count_kv", uint32(dc.KVHeads))
+	w.AddKV(arch+".attention.layer_norm_rms_epsilon", float32(orDefault(dc.RMSNormEps, 1e-6)))
+}
+
 func newLlama(j *job) (converter, error) {
 	m, err := readDecoder(j)
 	if err != nil {
@@ -129,19 +141,13 @@ func (m *llamaFamily) write(w *gguf.Writer, typ gguf.TensorType) error {
 
 	m.writeGeneral(w, "llama", typ)
 	w.AddKV("llama.vocab_size", uint32(nVocab))
-	w.AddKV("llama.context_length", uint32(cfg.MaxPositionEmbeddings))
-	w.AddKV("llama.embedding_length", uint32(hidden))
-	w.AddKV("llama.feed_forward_length", uint32(ff))
-	w.AddKV("llama.block_count", uint32(cfg.NumHiddenLayers))
-	w.AddKV("llama.attention.head_count", uint32(cfg.NumAttentionHeads))
-	w.AddKV("llama.attention.head_count_kv", uint32(dc.KVHeads))
+	writeDecoderShape(w, "llama", cfg, dc)
 	if dc.HeadDim != hidden/cfg.NumAttentionHeads {
 		w.AddKV("llama.attention.key_length", uint32(dc.HeadDim))
 		w.AddKV("llama.attention.value_length", uint32(dc.HeadDim))
 	}
 	w.AddKV("llama.rope.dimension_count", uint32(dc.HeadDim))
 	w.AddKV("llama.rope.freq_base", float32(dc.RopeTheta))
-	w.AddKV("llama.attention.layer_norm_rms_epsilon", float32(orDefault(dc.RMSNormEps, 1e-6)))
 	w.AddKV("llama.pooling_type", poolingTypes[m.pooling])
 	if err := v.WriteGGUF(w); err != nil {
 		return err

@@ -92,16 +92,10 @@ func (q *qwen3Family) write(w *gguf.Writer, typ gguf.TensorType) error {
 
 	const arch = "qwen3"
 	q.writeGeneral(w, arch, typ)
-	w.AddKV(arch+".context_length", uint32(cfg.MaxPositionEmbeddings))
-	w.AddKV(arch+".embedding_length", uint32(hidden))
-	w.AddKV(arch+".feed_forward_length", uint32(ff))
-	w.AddKV(arch+".block_count", uint32(cfg.NumHiddenLayers))
-	w.AddKV(arch+".attention.head_count", uint32(cfg.NumAttentionHeads))
-	w.AddKV(arch+".attention.head_count_kv", uint32(dc.KVHeads))
+	writeDecoderShape(w, arch, cfg, dc)
 	w.AddKV(arch+".attention.key_length", uint32(dc.HeadDim))
 	w.AddKV(arch+".attention.value_length", uint32(dc.HeadDim))
 	w.AddKV(arch+".rope.freq_base", float32(orDefault(dc.RopeTheta, 1e6)))
-	w.AddKV(arch+".attention.layer_norm_rms_epsilon", float32(orDefault(dc.RMSNormEps, 1e-6)))
 	w.AddKV(arch+".pooling_type", poolingTypes[q.pooling])
 	if q.reranker {
 		w.AddKV(arch+".classifier.output_labels", []string{"yes", "no"})
