@@ -149,9 +149,9 @@ func NewCostModel(s ModelShape) *CostModel {
 	// With flash attention the cross-sequence term is ~1% of a batch by
 	// the prior, below what timings on a shared machine can resolve: a
 	// fit on them credited noise to it and cut batches (32 inputs of 128
-	// tokens in 7-16 calls instead of 5), which measured A/B on 2 AVX2
-	// cores cost 4-10% of throughput. Such a model still learns (for
-	// Estimate) but leaves batches whole.
+	// tokens in 7-16 calls instead of 5), which in an A/B run on 2 AVX2
+	// cores cost 6-11% of throughput on three loads of four. Such a model
+	// still learns (for Estimate) but leaves batches whole.
 	m.cuts = !s.FlashAttention
 	return m
 }
