@@ -329,11 +329,10 @@ func solveOn(a [costTerms + 1][costTerms + 1]float64, r [costTerms + 1]float64, 
 }
 
 // take is how many of lengths, a batch in the order it may be cut, to
-// encode now: the prefix, no shorter than keep, whose estimated time per
-// token is least (ties go to the longer prefix), or all of it when it is
-// time to explore (costExplore).
-func (m *CostModel) take(lengths []int, keep int) int {
-	keep = max(keep, 1)
+// encode now: the non-empty prefix whose estimated time per token is least
+// (ties go to the longer prefix), or all of it when it is time to explore
+// (costExplore).
+func (m *CostModel) take(lengths []int) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.cuts {
@@ -343,10 +342,7 @@ func (m *CostModel) take(lengths []int, keep int) int {
 	var s batchShape
 	for i, n := range lengths {
 		s.add(n)
-		if i+1 < keep {
-			continue
-		}
-		if rate := m.estimate(s) / s.tokens; i+1 == keep || rate <= bestRate*(1+1e-12) {
+		if rate := m.estimate(s) / s.tokens; i == 0 || rate <= bestRate*(1+1e-12) {
 			best, bestRate = i+1, rate
 		}
 	}

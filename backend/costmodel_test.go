@@ -102,7 +102,7 @@ func TestCostModelPicksCheaperSplit(t *testing.T) {
 				t.Fatalf("the table's cheapest split worth a cut is %d, the test expects %d", recorded, tt.want)
 			}
 			m := fitted(tt.flash, tt.table)
-			if got := m.take(slices.Repeat([]int{tt.length}, tt.sequences), 1); got != tt.want {
+			if got := m.take(slices.Repeat([]int{tt.length}, tt.sequences)); got != tt.want {
 				t.Errorf("took %d of %d × %d tokens, want %d (scales %v)", got, tt.sequences, tt.length, tt.want, m.scale)
 			}
 		})
@@ -127,7 +127,7 @@ func TestCostModelPriorFromShape(t *testing.T) {
 	docs := slices.Repeat([]int{200}, 5)
 	for flash, want := range map[bool]int{false: 1, true: 5} {
 		m := NewCostModel(ModelShape{Embd: 768, Layers: 12, FeedForward: 3072, Heads: 12, WeightBytes: 220 << 20, FlashAttention: flash})
-		if got := m.take(docs, 1); got != want {
+		if got := m.take(docs); got != want {
 			t.Errorf("flash %v: prior took %d of 5 × 200 tokens, want %d", flash, got, want)
 		}
 	}
@@ -140,12 +140,8 @@ func TestCostModelPriorFromShape(t *testing.T) {
 	}
 }
 
-func TestCostModelKeepsAndForgets(t *testing.T) {
+func TestCostModelForgetsOldTimings(t *testing.T) {
 	m := fitted(false, timingsNoFlash)
-	lengths := slices.Repeat([]int{10}, 30)
-	if got := m.take(lengths, 25); got < 25 {
-		t.Errorf("took %d, fewer than the 25 it must keep", got)
-	}
 	// The machine becomes 3× slower: the old timings fade.
 	before := m.Estimate([]int{128}).Seconds()
 	for range 4 * costMemory {
@@ -171,12 +167,12 @@ func TestCostModelExplores(t *testing.T) {
 		if i%costExplore == 0 {
 			want = len(lengths)
 		}
-		if got := m.take(lengths, 1); got != want {
+		if got := m.take(lengths); got != want {
 			t.Fatalf("decision %d: took %d, want %d", i, got, want)
 		}
 	}
 	// Nothing to cut is not a decision that counts.
-	if got := m.take([]int{10}, 1); got != 1 || m.shortened != 2*costExplore {
+	if got := m.take([]int{10}); got != 1 || m.shortened != 2*costExplore {
 		t.Errorf("took %d, %d cuts counted", got, m.shortened)
 	}
 }
@@ -188,7 +184,7 @@ func TestCostModelExplores(t *testing.T) {
 func TestCostModelLearnsFromExploring(t *testing.T) {
 	m := NewCostModel(ModelShape{Embd: 768, Layers: 12, FeedForward: 3072, Heads: 12, WeightBytes: 220 << 20})
 	docs := slices.Repeat([]int{200}, 5)
-	if got := m.take(docs, 1); got != 1 {
+	if got := m.take(docs); got != 1 {
 		t.Fatalf("the prior took %d documents, want 1", got)
 	}
 	seconds := func(k int) time.Duration {
@@ -196,11 +192,11 @@ func TestCostModelLearnsFromExploring(t *testing.T) {
 		return time.Duration(timingsFlash[i].seconds * float64(time.Second))
 	}
 	for range 8 * costExplore {
-		k := m.take(docs, 1)
+		k := m.take(docs)
 		m.Observe(docs[:k], seconds(k))
 	}
 	m.shortened = 0 // not an exploring turn
-	if got := m.take(docs, 1); got < 4 {
+	if got := m.take(docs); got < 4 {
 		t.Errorf("after exploring, took %d documents, want 4 or 5 (scales %v)", got, m.scale)
 	}
 }
@@ -229,6 +225,39 @@ func TestBatcherFollowsCostModel(t *testing.T) {
 	checkBatches(t, cfg, batches)
 	if len(batches) != 5 {
 		t.Errorf("%d batches of %v sequences, want 5 of one", len(batches), batchSizes(batches))
+	}
+}
+
+// Requests of one sequence each, queued together, are cut too: the first
+// sequence of every waiting request is not kept in each batch (without
+// flash attention that left nothing to cut at 32 clients), and they are
+// encoded in arrival order.
+func TestBatcherCutsAcrossRequests(t *testing.T) {
+	cfg := BatcherConfig{TokenBudget: 1024, MaxTokens: 1024, MaxSequences: 16, Cost: fitted(false, timingsNoFlash)}
+	enc := heldEncoder()
+	b := newTestBatcher(t, cfg, enc)
+	first := [][]int32{seq(0, 0, 200)}
+	running := startHeld(t, b, enc, first)
+	const waiting = 5
+	results := make([]<-chan result, waiting)
+	for r := range results {
+		results[r] = submit(t.Context(), b, [][]int32{seq(r+1, 0, 200)})
+		waitQueued(t, b, r+1) // arrival order is submission order
+	}
+	enc.release()
+	checkVectors(t, first, await(t, running))
+	for r, ch := range results {
+		checkVectors(t, [][]int32{seq(r+1, 0, 200)}, await(t, ch))
+	}
+	batches := enc.recorded()
+	checkBatches(t, cfg, batches)
+	if len(batches) != 1+waiting {
+		t.Fatalf("%d batches of %v sequences, want %d of one", len(batches), batchSizes(batches), 1+waiting)
+	}
+	for i, batch := range batches {
+		if got := int(batch[0][0]) / 1000; got != i {
+			t.Errorf("batch %d holds request %d, want %d (arrival order)", i, got, i)
+		}
 	}
 }
 
@@ -291,10 +320,10 @@ func TestCostModelLeavesFlashBatchesWhole(t *testing.T) {
 	for _, r := range timingsNoFlash {
 		m.Observe(r.lengths(), time.Duration(r.seconds*float64(time.Second)))
 	}
-	if got := m.take(slices.Repeat([]int{200}, 5), 1); got != 5 {
+	if got := m.take(slices.Repeat([]int{200}, 5)); got != 5 {
 		t.Errorf("took %d of 5 × 200 tokens, want all 5", got)
 	}
-	if cut := fitted(false, timingsNoFlash).take(slices.Repeat([]int{200}, 5), 1); cut != 1 {
+	if cut := fitted(false, timingsNoFlash).take(slices.Repeat([]int{200}, 5)); cut != 1 {
 		t.Fatalf("the same timings without flash attention take %d, want 1: the test shows nothing", cut)
 	}
 }

@@ -43,7 +43,9 @@ func benchModelPath(b *testing.B) string {
 // BenchmarkEngine measures end-to-end engine throughput (tokens/s) and
 // latency percentiles while sweeping the batcher's token budget at 32
 // clients, then the number of clients at the default budget. Run with
-// `make bench`; results are recorded in the README.
+// `make bench`; results are recorded in the README. BENCH_THREADS and
+// BENCH_WORKERS set the contexts' threads and number, BENCH_FLASH=0 turns
+// flash attention off.
 func BenchmarkEngine(b *testing.B) {
 	for _, budget := range []int{512, 1024, 2048, 4096} {
 		b.Run(fmt.Sprintf("budget=%d/clients=32", budget), func(b *testing.B) { benchLoad(b, budget, 32) })
@@ -73,7 +75,7 @@ func benchLoad(b *testing.B, budget, clients int) {
 	if s := os.Getenv("BENCH_WORKERS"); s != "" {
 		workers, _ = strconv.Atoi(s)
 	}
-	e := backend.New(backend.Config{Runtime: rt, BatchTokens: budget, Threads: threads, Workers: workers, FlashAttention: true, KeepAlive: -1, DefaultEmbedding: benchModelName}, cat, zerolog.Nop())
+	e := backend.New(backend.Config{Runtime: rt, BatchTokens: budget, Threads: threads, Workers: workers, FlashAttention: os.Getenv("BENCH_FLASH") != "0", KeepAlive: -1, DefaultEmbedding: benchModelName}, cat, zerolog.Nop())
 	defer e.Close()
 	e.Preload(context.Background())
 	if err := e.Ready(context.Background()); err != nil {
