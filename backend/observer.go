@@ -39,12 +39,27 @@ func (e *Engine) QueuedSequences() map[string]int {
 	loaded := e.pool.Resources()
 	out := make(map[string]int, len(loaded))
 	for name, m := range loaded {
-		out[name] = 0
-		if m.batcher != nil {
-			out[name] = m.batcher.QueuedSequences()
-		}
+		out[name] = m.queuedSequences()
 	}
 	return out
+}
+
+// queuedSequences is what waits in the model's batcher and in those of its
+// task adapters, which feed contexts of their own (tasks.go): an autoscaler
+// reading te_queue_size sees jina-embeddings-v3's queries too.
+func (m *loadedModel) queuedSequences() int {
+	n := 0
+	if m.batcher != nil {
+		n = m.batcher.QueuedSequences()
+	}
+	if m.tasks != nil {
+		m.tasks.mu.Lock()
+		defer m.tasks.mu.Unlock()
+		for _, enc := range m.tasks.encoders {
+			n += enc.batcher.QueuedSequences()
+		}
+	}
+	return n
 }
 
 // MemoryBooked is what loaded models (and loads in progress) have booked,

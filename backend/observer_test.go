@@ -104,3 +104,36 @@ func TestBatcherReportsQueuedSequencesAndBatches(t *testing.T) {
 		t.Errorf("encoded %q, want %q", got, want)
 	}
 }
+
+// A model with task adapters queues each task's requests in a batcher of
+// its own; the model's queue size counts them all.
+func TestQueuedSequencesCountsTaskBatchers(t *testing.T) {
+	cfg := BatcherConfig{TokenBudget: 8, MaxTokens: 16, MaxSequences: 4}
+	base, query := heldEncoder(), heldEncoder()
+	m := &loadedModel{
+		batcher: newTestBatcher(t, cfg, base),
+		tasks:   &taskAdapters{encoders: map[string]*taskEncoder{"retrieval.query": {batcher: newTestBatcher(t, cfg, query)}}},
+	}
+	queryBatcher := m.tasks.encoders["retrieval.query"].batcher
+	running := []<-chan result{
+		startHeld(t, m.batcher, base, [][]int32{seq(1, 0, 12)}),
+		startHeld(t, queryBatcher, query, [][]int32{seq(2, 0, 12)}),
+	}
+	waiting := []<-chan result{
+		submit(t.Context(), m.batcher, [][]int32{seq(3, 0, 3)}),
+		submit(t.Context(), queryBatcher, [][]int32{seq(4, 0, 3), seq(4, 1, 5)}),
+	}
+	waitQueued(t, m.batcher, 1)
+	waitQueued(t, queryBatcher, 1)
+	if n := m.queuedSequences(); n != 3 {
+		t.Errorf("queuedSequences() = %d while one base and two task sequences wait, want 3", n)
+	}
+	base.release()
+	query.release()
+	for _, ch := range append(running, waiting...) {
+		await(t, ch)
+	}
+	if n := m.queuedSequences(); n != 0 {
+		t.Errorf("queuedSequences() = %d after every request was served, want 0", n)
+	}
+}
