@@ -165,7 +165,7 @@ func TestCostModelExplores(t *testing.T) {
 	for i := 1; i <= 2*costExplore; i++ {
 		want := 1
 		if i%costExplore == 0 {
-			want = len(lengths)
+			want = 2 // twice its choice, not the whole batch
 		}
 		if got := m.take(lengths); got != want {
 			t.Fatalf("decision %d: took %d, want %d", i, got, want)
