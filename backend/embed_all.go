@@ -119,6 +119,7 @@ func (e *Engine) tokenEncoder(m *loadedModel) (*tokenEncoder, error) {
 	}
 	contexts := []InferenceContext{c}
 	m.tokens = &tokenEncoder{context: c, batcher: newModelBatcher(m.entry.Name, contexts, m.plan.capacity, m.costModel(), e.cfg), width: c.Width()}
+	m.addQueue(m.tokens.batcher)
 	return m.tokens, nil
 }
 

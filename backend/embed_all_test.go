@@ -43,6 +43,9 @@ func TestEmbedAllTokenContext(t *testing.T) {
 	if !reflect.DeepEqual(res.Vectors, want) || res.PromptTokens != 7 || res.Model != "embedder" {
 		t.Fatalf("EmbedAll: %v, %d tokens, model %q; want %v, 7 tokens", res.Vectors, res.PromptTokens, res.Model, want)
 	}
+	if m := e.pool.Resources()["embedder"]; m == nil || len(m.queues) != 1 || m.queues[0] != m.tokens.batcher {
+		t.Errorf("the token batcher is not among the queues te_queue_size counts")
+	}
 	grown := e.MemoryUsed()
 	// A worker's buffers (64 tokens, 2 heads without flash attention) and
 	// 64 tokens × 3 floats of output.

@@ -46,6 +46,19 @@ type loadedModel struct {
 	// tasks are jina-embeddings-v3's task adapters; nil for other models
 	// (tasks.go).
 	tasks *taskAdapters
+	// queues are the batchers made after the load (the token vectors',
+	// each task's), which te_queue_size adds to batcher's. queuesMu is
+	// held only to append or read, never while a context is made, so a
+	// metrics scrape never waits for one.
+	queuesMu sync.Mutex
+	queues   []*Batcher
+}
+
+// addQueue registers a batcher made after the load (see queues).
+func (m *loadedModel) addQueue(b *Batcher) {
+	m.queuesMu.Lock()
+	m.queues = append(m.queues, b)
+	m.queuesMu.Unlock()
 }
 
 func (m *loadedModel) Close() {

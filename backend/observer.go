@@ -44,20 +44,19 @@ func (e *Engine) QueuedSequences() map[string]int {
 	return out
 }
 
-// queuedSequences is what waits in the model's batcher and in those of its
-// task adapters, which feed contexts of their own (tasks.go): an autoscaler
-// reading te_queue_size sees jina-embeddings-v3's queries too.
+// queuedSequences is what waits in the model's batcher and in those made
+// after the load, which feed contexts of their own: the token vectors'
+// (/embed_all) and each task adapter's (tasks.go). An autoscaler reading
+// te_queue_size sees those requests too.
 func (m *loadedModel) queuedSequences() int {
 	n := 0
 	if m.batcher != nil {
 		n = m.batcher.QueuedSequences()
 	}
-	if m.tasks != nil {
-		m.tasks.mu.Lock()
-		defer m.tasks.mu.Unlock()
-		for _, enc := range m.tasks.encoders {
-			n += enc.batcher.QueuedSequences()
-		}
+	m.queuesMu.Lock()
+	defer m.queuesMu.Unlock()
+	for _, q := range m.queues {
+		n += q.QueuedSequences()
 	}
 	return n
 }

@@ -105,16 +105,14 @@ func TestBatcherReportsQueuedSequencesAndBatches(t *testing.T) {
 	}
 }
 
-// A model with task adapters queues each task's requests in a batcher of
-// its own; the model's queue size counts them all.
-func TestQueuedSequencesCountsTaskBatchers(t *testing.T) {
+// A model queues token-vector and task requests in batchers of their own,
+// made after the load; the model's queue size counts them all.
+func TestQueuedSequencesCountsLaterBatchers(t *testing.T) {
 	cfg := BatcherConfig{TokenBudget: 8, MaxTokens: 16, MaxSequences: 4}
 	base, query := heldEncoder(), heldEncoder()
-	m := &loadedModel{
-		batcher: newTestBatcher(t, cfg, base),
-		tasks:   &taskAdapters{encoders: map[string]*taskEncoder{"retrieval.query": {batcher: newTestBatcher(t, cfg, query)}}},
-	}
-	queryBatcher := m.tasks.encoders["retrieval.query"].batcher
+	m := &loadedModel{batcher: newTestBatcher(t, cfg, base)}
+	queryBatcher := newTestBatcher(t, cfg, query)
+	m.addQueue(queryBatcher)
 	running := []<-chan result{
 		startHeld(t, m.batcher, base, [][]int32{seq(1, 0, 12)}),
 		startHeld(t, queryBatcher, query, [][]int32{seq(2, 0, 12)}),

@@ -213,6 +213,7 @@ func (e *Engine) embedBatcher(m *loadedModel, req EmbedRequest) (*Batcher, error
 	}
 	enc := &taskEncoder{contexts: contexts, batcher: newModelBatcher(m.entry.Name, contexts, m.plan.capacity, m.costModel(), e.cfg)}
 	t.encoders[task] = enc
+	m.addQueue(enc.batcher)
 	return enc.batcher, nil
 }
 
