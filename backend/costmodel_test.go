@@ -1,9 +1,11 @@
 package backend
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -258,6 +260,48 @@ func TestBatcherCutsAcrossRequests(t *testing.T) {
 		if got := int(batch[0][0]) / 1000; got != i {
 			t.Errorf("batch %d holds request %d, want %d (arrival order)", i, got, i)
 		}
+	}
+}
+
+// A request served once still gets its turn while one-input requests keep
+// arriving, one per batch: cuts go to the requests waiting longest since
+// they arrived or were last served, not to every newcomer first. The
+// batches are planned by hand, without workers, so arrivals and batches
+// interleave exactly.
+func TestBatcherCutsDoNotStarveServedRequests(t *testing.T) {
+	b := &Batcher{cfg: BatcherConfig{TokenBudget: 64, MaxTokens: 64, MaxSequences: 16, Cost: smallestBatches()}}
+	b.wake = sync.NewCond(&b.mu)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel() // the requests wait for vectors no worker will deliver
+	queued := 0
+	arrive := func(seqs [][]int32) {
+		go b.Submit(ctx, seqs)
+		queued++
+		waitQueued(t, b, queued)
+	}
+	plan := func() []int {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		var reqs []int
+		for _, p := range b.nextBatch() {
+			reqs = append(reqs, int(p.seq()[0])/1000)
+			if p.job.next == len(p.job.seqs) {
+				queued--
+			}
+		}
+		return reqs
+	}
+	arrive([][]int32{seq(0, 0, 4), seq(0, 1, 4), seq(0, 2, 4)})
+	var served []int
+	served = append(served, plan()...)
+	for r := 1; r <= 5; r++ {
+		arrive([][]int32{seq(r, 0, 4)})
+		served = append(served, plan()...)
+	}
+	// Request 0 goes first, then the newcomer that arrived while it was
+	// served, then 0 again, before every later newcomer.
+	if want := []int{0, 1, 0, 2, 3, 0}; !slices.Equal(served, want) {
+		t.Errorf("batches served requests %v, want %v", served, want)
 	}
 }
 
