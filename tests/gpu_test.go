@@ -52,16 +52,7 @@ func TestGPUSmoke(t *testing.T) {
 		}
 	}
 	for _, model := range []string{"tiny-rank", "tiny-xlmr-rank", "tiny-nli-rank"} {
-		body := map[string]any{"model": model, "query": "capital of france", "documents": texts}
-		var onCPU, onGPU api.CohereRerankResponse
-		cpu.post(t, "/v1/rerank", body, &onCPU)
-		gpu.post(t, "/v1/rerank", body, &onGPU)
-		want, got := scores(onCPU), scores(onGPU)
-		for i, w := range want {
-			if d := got[i] - w; d > 2e-3 || d < -2e-3 {
-				t.Errorf("%s document %d: GPU %.5f, CPU %.5f", model, i, got[i], w)
-			}
-		}
+		rerankAgrees(t, cpu, gpu, model, texts)
 	}
 
 	modernBERTOnGPU(t)
@@ -157,14 +148,21 @@ func modernBERTOnGPU(t *testing.T) {
 			t.Errorf("ModernBERT input %d: GPU differs from CPU by %.2g", i, d)
 		}
 	}
-	rerank := map[string]any{"model": "modernbert-rank", "query": "capital of france", "documents": texts}
-	var rankCPU, rankGPU api.CohereRerankResponse
-	cpu.post(t, "/v1/rerank", rerank, &rankCPU)
-	gpu.post(t, "/v1/rerank", rerank, &rankGPU)
-	want, got := scores(rankCPU), scores(rankGPU)
+	rerankAgrees(t, cpu, gpu, "modernbert-rank", texts)
+}
+
+// rerankAgrees ranks documents by one query with model on both servers and
+// fails for a score the GPU puts more than 2e-3 from the CPU's.
+func rerankAgrees(t *testing.T, cpu, gpu *serverProcess, model string, documents []string) {
+	t.Helper()
+	body := map[string]any{"model": model, "query": "capital of france", "documents": documents}
+	var onCPU, onGPU api.CohereRerankResponse
+	cpu.post(t, "/v1/rerank", body, &onCPU)
+	gpu.post(t, "/v1/rerank", body, &onGPU)
+	want, got := scores(onCPU), scores(onGPU)
 	for i, w := range want {
 		if d := got[i] - w; d > 2e-3 || d < -2e-3 {
-			t.Errorf("ModernBERT rerank document %d: GPU %.5f, CPU %.5f", i, got[i], w)
+			t.Errorf("%s document %d: GPU %.5f, CPU %.5f", model, i, got[i], w)
 		}
 	}
 }
